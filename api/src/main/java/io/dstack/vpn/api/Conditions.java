@@ -1,0 +1,22 @@
+package io.dstack.vpn.api;
+
+/** Condition types and reasons used in VpnNetwork and VpnPeer status. */
+public final class Conditions {
+    public static final String TRUE = "True";
+    public static final String FALSE = "False";
+    public static final String UNKNOWN = "Unknown";
+
+    /** Network: the peer set is rendered and nothing blocks it. Peer: admitted and addressed. */
+    public static final String READY = "Ready";
+    /** Network: the spec is usable (beyond what the API server can check). */
+    public static final String SPEC_VALID = "SpecValid";
+    /** Network: the address pool still has room for every peer that needs one. */
+    public static final String ADDRESS_POOL_AVAILABLE = "AddressPoolAvailable";
+    /** Network: the rendered peer set fits into one object. */
+    public static final String PEER_SET_RENDERED = "PeerSetRendered";
+    /** Peer: the access source admits this node id with this key. */
+    public static final String ADMITTED = "Admitted";
+
+    private Conditions() {
+    }
+}

@@ -1,0 +1,66 @@
+package io.dstack.vpn.api.v1alpha1;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+import io.fabric8.kubernetes.api.model.Condition;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class VpnNetworkStatus {
+    public Long observedGeneration;
+    public List<Condition> conditions = new ArrayList<>();
+    public PeerCounts peers;
+    public AddressUsage addresses;
+    public PeerSetRef peerSet;
+    public Convergence convergence;
+    public ChainPosition chain;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class PeerCounts {
+        public int total;
+        public int active;
+        public int pending;
+        public int suspended;
+        public int revoked;
+        public int denied;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class AddressUsage {
+        @JsonPropertyDescription("Usable peer addresses in the CIDR.")
+        public long capacity;
+        public long allocated;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class PeerSetRef {
+        @JsonPropertyDescription("ConfigMap holding the rendered peer set the agents apply.")
+        public String configMap;
+        public Long generation;
+        public Integer peers;
+        public Integer bytes;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Convergence {
+        @JsonPropertyDescription("Peer-set generation the nodes should apply.")
+        public Long generation;
+        @JsonPropertyDescription("Agents that report having applied that generation.")
+        public int nodesApplied;
+        @JsonPropertyDescription("Active peers that run an agent.")
+        public int nodesTotal;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class ChainPosition {
+        @JsonPropertyDescription("Last block the follower processed (the checkpoint).")
+        public Long blockNumber;
+        public String blockHash;
+        public Long headBlock;
+        public Long lagBlocks;
+        public String lastSyncTime;
+    }
+}
