@@ -10,6 +10,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,10 +26,14 @@ class WireGuardKeyTest {
         }
     }
 
+    static java.util.stream.Stream<Arguments> vectorArguments() throws IOException {
+        return vectors().stream().map(p -> Arguments.of(p[0], p[1]));
+    }
+
     @ParameterizedTest
-    @MethodSource("vectors")
-    void publicKeyMatchesWgPubkeyByteForByte(String[] pair) {
-        assertThat(WireGuardKey.parse(pair[0]).publicKey().toBase64()).isEqualTo(pair[1]);
+    @MethodSource("vectorArguments")
+    void publicKeyMatchesWgPubkeyByteForByte(String privateKey, String expectedPublic) {
+        assertThat(WireGuardKey.parse(privateKey).publicKey().toBase64()).isEqualTo(expectedPublic);
     }
 
     @Test
