@@ -1,6 +1,5 @@
 package io.dstack.vpn.api.v1alpha1;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -16,7 +15,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class VpnPeerStatus {
     public Long observedGeneration;
-    public List<Condition> conditions = new ArrayList<>();
+    public List<Condition> conditions;
     public VpnPeerPhase phase;
     @JsonPropertyDescription("Machine-readable reason for the phase, e.g. NoActiveToken, KeyMismatch, Admitted.")
     public String reason;

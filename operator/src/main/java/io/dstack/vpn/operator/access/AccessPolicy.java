@@ -1,0 +1,17 @@
+package io.dstack.vpn.operator.access;
+
+import io.dstack.vpn.api.v1alpha1.VpnNetwork;
+import io.dstack.vpn.api.v1alpha1.VpnPeer;
+
+/**
+ * Decides whether one peer of a network is admitted. Implementations answer from memory (the chain source
+ * from its follower's registry), never by a remote call, so both reconcilers can ask as often as they like
+ * and always get the same answer for the same state.
+ */
+public interface AccessPolicy {
+
+    AccessDecision decide(VpnNetwork network, VpnPeer peer);
+
+    /** A short name for status messages and metrics labels, e.g. "devAllowList" or "chain". */
+    String sourceName();
+}

@@ -1,0 +1,151 @@
+package io.dstack.vpn.operator.peer;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import jakarta.inject.Inject;
+
+import io.dstack.vpn.api.Conditions;
+import io.dstack.vpn.api.VpnLabels;
+import io.dstack.vpn.api.v1alpha1.VpnNetwork;
+import io.dstack.vpn.api.v1alpha1.VpnPeer;
+import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
+import io.dstack.vpn.api.v1alpha1.VpnPeerStatus;
+import io.dstack.vpn.operator.access.AccessDecision;
+import io.dstack.vpn.operator.access.MembershipResolver;
+import io.dstack.vpn.operator.events.EventRecorder;
+import io.dstack.vpn.operator.status.ConditionSet;
+import io.dstack.vpn.operator.status.StatusApplier;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+
+/**
+ * Reports each peer's admission in its status (phase, reason, token, condition Admitted) as the admission
+ * field manager, and records an Event when the phase changes. It decides with the same
+ * {@link MembershipResolver} as the network reconciler, which does the rendering.
+ */
+@ControllerConfiguration(name = VpnPeerReconciler.NAME)
+public class VpnPeerReconciler implements Reconciler<VpnPeer> {
+    public static final String NAME = "vpnpeer";
+    static final String BY_NETWORK = "byNetwork";
+    /** A peer denied because a sibling holds its node id is re-checked this often (the sibling may go away). */
+    static final Duration DUPLICATE_RECHECK = Duration.ofSeconds(30);
+
+    @Inject
+    MembershipResolver membership;
+    @Inject
+    StatusApplier statusApplier;
+    @Inject
+    EventRecorder events;
+    @Inject
+    PeerMetrics metrics;
+
+    private final Clock clock = Clock.systemUTC();
+
+    static String networkKey(String namespace, String network) {
+        return namespace + "/" + network;
+    }
+
+    @Override
+    public List<EventSource<?, VpnPeer>> prepareEventSources(EventSourceContext<VpnPeer> context) {
+        context.getPrimaryCache().addIndexer(BY_NETWORK, p -> p.getSpec() == null ? List.of()
+                : List.of(networkKey(p.getMetadata().getNamespace(), p.getSpec().network)));
+        var networks = InformerEventSourceConfiguration.from(VpnNetwork.class, VpnPeer.class)
+                .withName("networks")
+                .withSecondaryToPrimaryMapper((VpnNetwork n) -> context.getPrimaryCache()
+                        .byIndex(BY_NETWORK, networkKey(n.getMetadata().getNamespace(), n.getMetadata().getName()))
+                        .stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
+                .withPrimaryToSecondaryMapper((VpnPeer p) -> p.getSpec() == null ? Set.of()
+                        : Set.of(new ResourceID(p.getSpec().network, p.getMetadata().getNamespace())))
+                .build();
+        return List.of(new InformerEventSource<>(networks, context));
+    }
+
+    @Override
+    public UpdateControl<VpnPeer> reconcile(VpnPeer peer, Context<VpnPeer> context) {
+        AccessDecision decision = decide(peer, context);
+        long generation = peer.getMetadata().getGeneration() == null ? 0 : peer.getMetadata().getGeneration();
+        VpnPeerStatus old = peer.getStatus();
+
+        ConditionSet conditions = new ConditionSet(old == null ? null : old.conditions, generation, clock);
+        conditions.set(Conditions.ADMITTED, decision.admitted(), decision.reason(), decision.message());
+        Condition admitted = conditions.build().get(0);
+
+        if (!sameAdmission(old, decision, generation, admitted)) {
+            Map<String, Object> owned = new LinkedHashMap<>();
+            owned.put("observedGeneration", generation);
+            owned.put("phase", decision.phase().name());
+            owned.put("reason", decision.reason());
+            owned.put("message", decision.message());
+            if (decision.token() != null) {
+                owned.put("token", decision.token());
+            }
+            owned.put("conditions", List.of(admitted));
+            statusApplier.apply(peer, VpnLabels.FIELD_MANAGER_ADMISSION, owned);
+            VpnPeerPhase before = old == null ? null : old.phase;
+            if (before != decision.phase()) {
+                announce(peer, before, decision);
+            }
+        }
+        if ("DuplicateNodeId".equals(decision.reason())) {
+            return UpdateControl.<VpnPeer> noUpdate().rescheduleAfter(DUPLICATE_RECHECK);
+        }
+        return UpdateControl.noUpdate();
+    }
+
+    private AccessDecision decide(VpnPeer peer, Context<VpnPeer> context) {
+        VpnNetwork network = context.getSecondaryResource(VpnNetwork.class).orElse(null);
+        if (network == null) {
+            return AccessDecision.of(VpnPeerPhase.Pending, "NetworkNotFound",
+                    "VpnNetwork " + peer.getSpec().network + " does not exist in namespace " + peer.getMetadata().getNamespace());
+        }
+        List<VpnPeer> siblings = context.getPrimaryCache()
+                .byIndex(BY_NETWORK, networkKey(peer.getMetadata().getNamespace(), peer.getSpec().network));
+        return membership.resolve(network, siblings).get(peer.getMetadata().getName());
+    }
+
+    private static boolean sameAdmission(VpnPeerStatus old, AccessDecision d, long generation, Condition admitted) {
+        if (old == null) {
+            return false;
+        }
+        Condition oldAdmitted = old.conditions == null ? null
+                : old.conditions.stream().filter(c -> Conditions.ADMITTED.equals(c.getType())).findFirst().orElse(null);
+        return old.phase == d.phase() && Objects.equals(old.reason, d.reason()) && Objects.equals(old.message, d.message())
+                && Objects.equals(old.observedGeneration, generation)
+                && tokenEquals(old.token, d.token())
+                && Objects.equals(oldAdmitted, admitted);
+    }
+
+    private static boolean tokenEquals(VpnPeerStatus.TokenRef a, VpnPeerStatus.TokenRef b) {
+        if (a == null || b == null) {
+            return a == b;
+        }
+        return Objects.equals(a.id, b.id) && Objects.equals(a.owner, b.owner) && Objects.equals(a.block, b.block);
+    }
+
+    private void announce(VpnPeer peer, VpnPeerPhase before, AccessDecision d) {
+        metrics.transition(peer.getMetadata().getNamespace(), peer.getSpec().network, d.phase());
+        String from = before == null ? "" : " (was " + before + ")";
+        switch (d.phase()) {
+            case Active -> events.normal(peer, "AccessGranted", d.message() + from);
+            case Revoked -> events.warning(peer, "AccessRevoked", d.message() + from);
+            case Denied -> events.warning(peer, "AccessDenied", d.message() + from);
+            case Suspended -> events.warning(peer, "AccessSuspended", d.message() + from);
+            case Pending -> events.normal(peer, "AccessPending", d.message() + from);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.dstack.vpn.operator.status;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+
+/**
+ * Builds a new condition list from the previous one, after Keycloak's status aggregator: a condition's
+ * lastTransitionTime moves only when its status changes, so re-reconciling an unchanged resource renders
+ * byte-equal status and causes no write.
+ */
+public final class ConditionSet {
+    private final List<Condition> previous;
+    private final List<Condition> next = new ArrayList<>();
+    private final long observedGeneration;
+    private final Clock clock;
+
+    public ConditionSet(List<Condition> previous, long observedGeneration, Clock clock) {
+        this.previous = previous == null ? List.of() : previous;
+        this.observedGeneration = observedGeneration;
+        this.clock = clock;
+    }
+
+    public ConditionSet set(String type, boolean status, String reason, String message) {
+        return set(type, status ? "True" : "False", reason, message);
+    }
+
+    public ConditionSet set(String type, String status, String reason, String message) {
+        Condition old = previous.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+        String transition = old != null && Objects.equals(old.getStatus(), status) && old.getLastTransitionTime() != null
+                ? old.getLastTransitionTime()
+                : Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
+        next.removeIf(c -> type.equals(c.getType()));
+        next.add(new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
+                .withObservedGeneration(observedGeneration).withLastTransitionTime(transition).build());
+        return this;
+    }
+
+    public boolean isTrue(String type) {
+        return next.stream().anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    public List<Condition> build() {
+        return List.copyOf(next);
+    }
+}
