@@ -1,0 +1,256 @@
+package io.dstack.vpn.operator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.dstack.vpn.api.Conditions;
+import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.v1alpha1.DevAllowList;
+import io.dstack.vpn.api.v1alpha1.VpnNetwork;
+import io.dstack.vpn.api.v1alpha1.VpnPeer;
+import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
+import io.dstack.vpn.api.wireguard.WireGuardKey;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * The packaged operator against the real API server: a dev network with three peers becomes Ready with
+ * distinct addresses; a restart keeps every address and rewrites nothing; a full pool is reported; removing
+ * a node from the access source removes it from the peer set.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class OperatorIT {
+    static final String NS = "operator-it";
+    static final Duration WAIT = Duration.ofSeconds(60);
+    static KubernetesClient client;
+    static OperatorProcess operator;
+
+    @BeforeAll
+    static void start() throws Exception {
+        RealApiServer api = RealApiServer.get();
+        client = api.client();
+        client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
+        operator = OperatorProcess.start(api.kubeconfig(), NS);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (operator != null) {
+            operator.close();
+        }
+    }
+
+    static void applySample(String file) throws Exception {
+        try (InputStream in = Files.newInputStream(RealApiServer.repoRoot().resolve("config/samples").resolve(file))) {
+            for (HasMetadata item : client.load(in).items()) {
+                client.resource(item).inNamespace(NS).serverSideApply();
+            }
+        }
+    }
+
+    static VpnNetwork network(String name) {
+        return client.resources(VpnNetwork.class).inNamespace(NS).withName(name).get();
+    }
+
+    static List<VpnPeer> peersOf(String network) {
+        return client.resources(VpnPeer.class).inNamespace(NS).list().getItems().stream()
+                .filter(p -> network.equals(p.getSpec().network)).toList();
+    }
+
+    static boolean conditionIs(VpnNetwork n, String type, String status) {
+        return n != null && n.getStatus() != null && n.getStatus().conditions != null
+                && n.getStatus().conditions.stream().anyMatch(c -> type.equals(c.getType()) && status.equals(c.getStatus()));
+    }
+
+    static Map<String, String> addresses(String network) {
+        Map<String, String> m = new TreeMap<>();
+        peersOf(network).forEach(p -> m.put(p.getMetadata().getName(), p.getStatus() == null ? null : p.getStatus().address));
+        return m;
+    }
+
+    static ConfigMap peerSetConfigMap(String network) {
+        return client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName(network)).get();
+    }
+
+    @Test
+    @Order(1)
+    void threePeersBecomeActiveWithDistinctAddresses() throws Exception {
+        applySample("vpnnetwork-dev.yaml");
+        applySample("vpnpeers-dev.yaml");
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            VpnNetwork n = network("dev");
+            assertThat(conditionIs(n, Conditions.READY, "True")).as("Ready; status: %s", n.getStatus()).isTrue();
+            assertThat(n.getStatus().peers.active).isEqualTo(3);
+            assertThat(peersOf("dev")).allSatisfy(p -> {
+                assertThat(p.getStatus().phase).isEqualTo(VpnPeerPhase.Active);
+                assertThat(p.getStatus().address).startsWith("10.100.0.");
+            });
+        });
+        Map<String, String> addrs = addresses("dev");
+        assertThat(new HashSet<>(addrs.values())).hasSize(3);
+
+        PeerSet set = PeerSetCodec.decode(peerSetConfigMap("dev").getData().get(PeerSetCodec.PEERS_KEY));
+        assertThat(set.peers()).extracting(PeerSet.Peer::nodeId).containsExactly("node-a", "node-b", "node-c");
+        assertThat(set.peers()).extracting(PeerSet.Peer::address).containsExactlyInAnyOrderElementsOf(addrs.values());
+        assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(set.generation());
+
+        var events = client.v1().events().inNamespace(NS).list().getItems();
+        assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("AccessGranted"));
+        assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("PeerAdded"));
+    }
+
+    @Test
+    @Order(2)
+    void kubectlGetTellsTheStory() throws Exception {
+        Process p = new ProcessBuilder(RealApiServer.get().kubectl().toString(), "--kubeconfig",
+                RealApiServer.get().kubeconfig().toString(), "-n", NS, "get", "vpnnetworks,vpnpeers")
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        System.out.println("kubectl get vpnnetworks,vpnpeers:\n" + out);
+        assertThat(out).containsPattern("NAME\\s+CIDR\\s+ACTIVE\\s+PEERS\\s+READY\\s+AGE");
+        assertThat(out).containsPattern("vpnnetwork.vpn.dstack.io/dev\\s+10\\.100\\.0\\.0/24\\s+3\\s+3\\s+True");
+        assertThat(out).containsPattern("NAME\\s+NETWORK\\s+NODE\\s+PHASE\\s+ADDRESS\\s+AGE");
+        assertThat(out).containsPattern("vpnpeer.vpn.dstack.io/node-a\\s+dev\\s+node-a\\s+Active\\s+10\\.100\\.0\\.\\d+");
+    }
+
+    @Test
+    @Order(3)
+    void restartKeepsAddressesAndRewritesNothing() throws Exception {
+        Map<String, String> before = addresses("dev");
+        ConfigMap cmBefore = peerSetConfigMap("dev");
+        long generationBefore = network("dev").getStatus().peerSet.generation;
+
+        operator.stop();
+        operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
+
+        // A peer added after the restart proves the new process reconciles, and must not take a used address.
+        String keyD = WireGuardKey.generatePrivate().publicKey().toBase64();
+        VpnNetwork dev = network("dev");
+        dev.getSpec().access.devAllowList.nodes = new java.util.ArrayList<>(dev.getSpec().access.devAllowList.nodes);
+        dev.getSpec().access.devAllowList.nodes.add(new DevAllowList.AllowedNode("node-d", keyD));
+        client.resource(dev).inNamespace(NS).update();
+        VpnPeer d = new VpnPeer();
+        d.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("node-d").build());
+        d.setSpec(new io.dstack.vpn.api.v1alpha1.VpnPeerSpec());
+        d.getSpec().network = "dev";
+        d.getSpec().nodeId = "node-d";
+        d.getSpec().publicKey = keyD;
+        client.resource(d).inNamespace(NS).create();
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(addresses("dev").get("node-d")).isNotNull());
+        Map<String, String> after = addresses("dev");
+        assertThat(after).containsAllEntriesOf(before);
+        assertThat(new HashSet<>(after.values())).hasSize(4);
+        assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(generationBefore + 1);
+        assertThat(cmBefore.getMetadata().getResourceVersion()).isNotNull();
+        assertThat(operator.log()).doesNotContain("Exception");
+    }
+
+    @Test
+    @Order(4)
+    void restartWithoutChangesDoesNotTouchThePeerSet() throws Exception {
+        await().atMost(WAIT).until(() -> conditionIs(network("dev"), Conditions.READY, "True"));
+        String rv = peerSetConfigMap("dev").getMetadata().getResourceVersion();
+        String networkRv = network("dev").getMetadata().getResourceVersion();
+        Map<String, String> before = addresses("dev");
+
+        operator.stop();
+        operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
+        Thread.sleep(3000); // give the new process time to reconcile everything it sees
+
+        assertThat(peerSetConfigMap("dev").getMetadata().getResourceVersion()).as("peer-set ConfigMap rewritten").isEqualTo(rv);
+        assertThat(network("dev").getMetadata().getResourceVersion()).as("network status rewritten").isEqualTo(networkRv);
+        assertThat(addresses("dev")).isEqualTo(before);
+    }
+
+    @Test
+    @Order(5)
+    void removingANodeFromTheSourceDropsItFromThePeerSet() {
+        long gen = network("dev").getStatus().peerSet.generation;
+        VpnNetwork dev = network("dev");
+        dev.getSpec().access.devAllowList.nodes = dev.getSpec().access.devAllowList.nodes.stream()
+                .filter(n -> !n.nodeId.equals("node-c")).toList();
+        client.resource(dev).inNamespace(NS).update();
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            VpnPeer c = client.resources(VpnPeer.class).inNamespace(NS).withName("node-c").get();
+            assertThat(c.getStatus().phase).isEqualTo(VpnPeerPhase.Pending);
+            assertThat(c.getStatus().reason).isEqualTo("NotInAllowList");
+            PeerSet set = PeerSetCodec.decode(peerSetConfigMap("dev").getData().get(PeerSetCodec.PEERS_KEY));
+            assertThat(set.peers()).extracting(PeerSet.Peer::nodeId).doesNotContain("node-c");
+            assertThat(set.generation()).isEqualTo(gen + 1);
+        });
+        // The address stays reserved for node-c, so a re-grant gives it back the same one.
+        assertThat(addresses("dev").get("node-c")).isNotNull();
+    }
+
+    @Test
+    @Order(6)
+    void fullPoolIsReportedAsACondition() {
+        String[] keys = {WireGuardKey.generatePrivate().publicKey().toBase64(), WireGuardKey.generatePrivate().publicKey().toBase64(),
+                WireGuardKey.generatePrivate().publicKey().toBase64()};
+        VpnNetwork small = new VpnNetwork();
+        small.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("small").build());
+        small.setSpec(new io.dstack.vpn.api.v1alpha1.VpnNetworkSpec());
+        small.getSpec().cidr = "10.200.0.0/30";
+        small.getSpec().access = new io.dstack.vpn.api.v1alpha1.AccessSource();
+        small.getSpec().access.devAllowList = new DevAllowList();
+        small.getSpec().access.devAllowList.nodes = List.of(new DevAllowList.AllowedNode("s-1", keys[0]),
+                new DevAllowList.AllowedNode("s-2", keys[1]), new DevAllowList.AllowedNode("s-3", keys[2]));
+        client.resource(small).inNamespace(NS).create();
+        for (int i = 0; i < 3; i++) {
+            VpnPeer p = new VpnPeer();
+            p.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("s-" + (i + 1)).build());
+            p.setSpec(new io.dstack.vpn.api.v1alpha1.VpnPeerSpec());
+            p.getSpec().network = "small";
+            p.getSpec().nodeId = "s-" + (i + 1);
+            p.getSpec().publicKey = keys[i];
+            client.resource(p).inNamespace(NS).create();
+        }
+        await().atMost(WAIT).untilAsserted(() -> {
+            VpnNetwork n = network("small");
+            assertThat(conditionIs(n, Conditions.ADDRESS_POOL_AVAILABLE, "False")).as("status %s", n.getStatus()).isTrue();
+            assertThat(conditionIs(n, Conditions.READY, "False")).isTrue();
+            assertThat(n.getStatus().addresses.capacity).isEqualTo(2);
+            assertThat(n.getStatus().addresses.allocated).isEqualTo(2);
+            assertThat(addresses("small").values().stream().filter(a -> a != null).count()).isEqualTo(2);
+        });
+        var pool = network("small").getStatus().conditions.stream()
+                .filter(c -> c.getType().equals(Conditions.ADDRESS_POOL_AVAILABLE)).findFirst().orElseThrow();
+        assertThat(pool.getReason()).isEqualTo("AddressPoolExhausted");
+        assertThat(pool.getMessage()).contains("10.200.0.0/30").contains("exhausted");
+        assertThat(client.v1().events().inNamespace(NS).list().getItems())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("AddressPoolExhausted"));
+    }
+
+    @Test
+    @Order(7)
+    void metricsAndHealthAreServed() throws Exception {
+        assertThat(operator.get("/q/health/live")).startsWith("200");
+        String metrics = operator.get("/q/metrics");
+        assertThat(metrics).startsWith("200");
+        assertThat(metrics).contains("dstack_vpn_peers{").contains("dstack_vpn_peerset_generation{");
+    }
+}
