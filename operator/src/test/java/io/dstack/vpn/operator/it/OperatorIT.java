@@ -1,5 +1,8 @@
 package io.dstack.vpn.operator.it;
 
+import io.dstack.vpn.testing.OperatorProcess;
+import io.dstack.vpn.testing.RealApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,4 +1,4 @@
-package io.dstack.vpn.operator.it;
+package io.dstack.vpn.testing;
 
 import java.io.IOException;
 import java.net.ServerSocket;

@@ -1,4 +1,4 @@
-package io.dstack.vpn.operator.it;
+package io.dstack.vpn.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,6 +23,7 @@ public final class RealApiServer {
     private final KubeAPIServer server;
     private final KubernetesClient client;
     private final Path kubeconfig;
+    private boolean stopped;
 
     private RealApiServer() throws IOException {
         String version = System.getProperty("kube.version", "1.37.2");
@@ -105,11 +106,23 @@ public final class RealApiServer {
         }
     }
 
-    private void stop() {
+    /** Stops etcd and the API server; idempotent (also runs as a shutdown hook). */
+    public synchronized void stop() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
         try {
             client.close();
         } finally {
             server.stop();
+        }
+    }
+
+    /** Stops the shared instance, if one was started. */
+    public static synchronized void shutdown() {
+        if (instance != null) {
+            instance.stop();
         }
     }
 }

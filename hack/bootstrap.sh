@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need, idempotently and with caching:
+#   - checks for a JDK 21+ (Temurin under /usr/lib/jvm) and Go (to build the API server binaries);
+#   - builds kube-apiserver, etcd and kubectl from the Go module proxy into ~/.kubeapitest (cached);
+#   - warms the Maven wrapper and the dependency cache.
+# Safe to run again: every step skips what is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/lib.sh
+source hack/env.sh
+
+log "JDK: ${JAVA_HOME}"
+require_cmd "$(go_bin)"
+
+hack/provision-kube-binaries.sh
+
+log "Maven wrapper and dependencies (cached in ~/.m2)"
+./mvnw -B -q -DskipTests install >/dev/null
+log "bootstrap done"
