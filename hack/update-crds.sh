@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib.sh
+source hack/env.sh
 ./mvnw -B -q -pl api test -Dtest=CrdDriftTest -Ddstack.updateCrds=true -Ddstack.repo.root="$PWD"
 echo "crds/ updated:"; ls crds/

@@ -6,7 +6,7 @@ public final class Conditions {
     public static final String FALSE = "False";
     public static final String UNKNOWN = "Unknown";
 
-    /** Network: the peer set is rendered and nothing blocks it. Peer: admitted and addressed. */
+    /** Network: the peer set is rendered, and every admitted peer has an address. */
     public static final String READY = "Ready";
     /** Network: the spec is usable (beyond what the API server can check). */
     public static final String SPEC_VALID = "SpecValid";

@@ -64,11 +64,12 @@ public final class LocalDemo {
                     + ") lists " + set.peers().size() + " peers; each node's agent applies it.");
 
             say("Revoking node-c: removing it from the network's access source ...");
-            VpnNetwork dev = client.resources(VpnNetwork.class).inNamespace(NS).withName("dev").get();
-            dev.getSpec().access.devAllowList.nodes = new ArrayList<>(dev.getSpec().access.devAllowList.nodes.stream()
-                    .filter(n -> !"node-c".equals(n.nodeId)).toList());
             long t0 = System.nanoTime();
-            client.resource(dev).inNamespace(NS).update();
+            client.resources(VpnNetwork.class).inNamespace(NS).withName("dev").edit(dev -> {
+                dev.getSpec().access.devAllowList.nodes = new ArrayList<>(dev.getSpec().access.devAllowList.nodes.stream()
+                        .filter(n -> !"node-c".equals(n.nodeId)).toList());
+                return dev;
+            });
             waitFor(() -> peerSet(client).peers().stream().noneMatch(p -> "node-c".equals(p.nodeId())), 30, "node-c out of the peer set");
             long renderedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             waitFor(() -> phase(client, "node-c") == VpnPeerPhase.Pending, 30, "node-c reported Pending");

@@ -87,13 +87,18 @@ public final class OperatorProcess implements AutoCloseable {
         return Files.readString(log);
     }
 
-    /** SIGTERM, as Kubernetes stops a pod; returns the exit code. */
-    public int stop() throws InterruptedException {
+    /**
+     * SIGTERM, as Kubernetes stops a pod, with 30 s of grace (the pod default) before SIGKILL.
+     *
+     * @return true if the operator exited by itself within the grace period
+     */
+    public boolean stop() throws InterruptedException {
         process.destroy();
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor();
+        if (process.waitFor(30, TimeUnit.SECONDS)) {
+            return true;
         }
-        return process.exitValue();
+        process.destroyForcibly().waitFor();
+        return false;
     }
 
     @Override

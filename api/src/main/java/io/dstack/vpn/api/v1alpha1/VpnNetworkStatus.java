@@ -50,7 +50,7 @@ public class VpnNetworkStatus {
         public Long generation;
         @JsonPropertyDescription("Agents that report having applied that generation.")
         public int nodesApplied;
-        @JsonPropertyDescription("Active peers that run an agent.")
+        @JsonPropertyDescription("Active peers in the peer set (each is expected to run an agent).")
         public int nodesTotal;
     }
 

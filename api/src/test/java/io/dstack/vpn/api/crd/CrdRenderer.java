@@ -22,7 +22,7 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 /**
  * Renders the CRDs from the Java model with fabric8's generator plus two fixes the annotations cannot
  * express: printer columns keep the order they are declared in (the generator sorts them by path, which
- * would put Age first), and every {@code conditions} list becomes a map keyed by type, so several
+ * would put Age first), {@code spec} is required, and every {@code conditions} list becomes a map keyed by type, so several
  * server-side-apply field managers can each own their own conditions.
  */
 public final class CrdRenderer {
@@ -61,7 +61,9 @@ public final class CrdRenderer {
                     .map(AdditionalPrinterColumn::name).toList();
             for (CustomResourceDefinitionVersion v : crd.getSpec().getVersions()) {
                 v.getAdditionalPrinterColumns().sort(Comparator.comparingInt(c -> declared.indexOf(c.getName())));
-                markConditionLists(v.getSchema().getOpenAPIV3Schema());
+                JSONSchemaProps root = v.getSchema().getOpenAPIV3Schema();
+                root.setRequired(List.of("spec"));
+                markConditionLists(root);
             }
         }
         return resource;

@@ -22,7 +22,9 @@ public final class DevAllowListPolicy implements AccessPolicy {
                     "node " + nodeId + " is not in the network's devAllowList");
         }
         if (!entry.publicKey.equals(peer.getSpec().publicKey)) {
-            return AccessDecision.of(VpnPeerPhase.Denied, "KeyMismatch",
+            // Pending, not Denied: during a key rotation the list and the peer disagree for a moment, and the
+            // peer must keep its address until they agree again.
+            return AccessDecision.of(VpnPeerPhase.Pending, "KeyMismatch",
                     "devAllowList binds node " + nodeId + " to key " + entry.publicKey + ", not to " + peer.getSpec().publicKey);
         }
         return AccessDecision.of(VpnPeerPhase.Active, "Admitted", "node " + nodeId + " is in the devAllowList (dev/test source)");

@@ -38,10 +38,20 @@ public class MembershipResolver {
         this.policies = policies;
     }
 
-    /** Peer name to decision, in OLDEST_FIRST order. */
+    /** The peers that take part in membership: those of this network that are not being deleted, oldest first. */
+    public static List<VpnPeer> members(VpnNetwork network, Collection<VpnPeer> peers) {
+        String name = network.getMetadata().getName();
+        return peers.stream()
+                .filter(p -> p.getSpec() != null && name.equals(p.getSpec().network))
+                .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                .sorted(OLDEST_FIRST)
+                .toList();
+    }
+
+    /** Peer name to decision for every {@link #members member}, in OLDEST_FIRST order. */
     public Map<String, AccessDecision> resolve(VpnNetwork network, Collection<VpnPeer> peers) {
         AccessPolicy policy = policies.forNetwork(network);
-        List<VpnPeer> ordered = peers.stream().sorted(OLDEST_FIRST).toList();
+        List<VpnPeer> ordered = members(network, peers);
         Map<String, AccessDecision> decisions = new LinkedHashMap<>();
         Map<String, String> nodeIdHolder = new HashMap<>();
         for (VpnPeer peer : ordered) {

@@ -14,7 +14,7 @@ import java.util.TreeSet;
  * Pure: the caller persists the result (next to the rendered peer set) so it survives restarts.
  *
  * <p>Rules, in order: a peer keeps the address it had; a peer that asks for a static address gets it if it
- * is inside the range and free; everyone else gets the lowest free address, in the order given (callers
+ * is inside the range and free (if not, it keeps what it had); everyone else gets the lowest free address, in the order given (callers
  * pass the oldest peers first, so a full pool turns away newcomers, never incumbents). Peers that no longer
  * exist release their addresses. No address is ever given to two peers.
  */
@@ -57,18 +57,26 @@ public final class AddressAllocator {
             }
         }
         // Static requests before dynamic ones, so a dynamic peer never grabs an address someone asked for.
+        // A peer whose new request cannot be met keeps the address it had: a typo must not cut it off.
         for (Request r : needNew) {
             if (r.requestedAddress() == null) {
                 continue;
             }
             Long wanted = parseInRange(r.requestedAddress());
-            if (wanted == null) {
-                rejected.put(r.key(), "requested address " + r.requestedAddress() + " is outside the usable range of " + cidr);
-            } else if (owners.containsKey(wanted)) {
-                rejected.put(r.key(), "requested address " + r.requestedAddress() + " is already assigned to " + owners.get(wanted));
-            } else {
+            String problem = wanted == null
+                    ? "requested address " + r.requestedAddress() + " is outside the usable range of " + cidr
+                    : owners.containsKey(wanted) ? "requested address " + r.requestedAddress() + " is already assigned to " + owners.get(wanted)
+                    : null;
+            Long kept = parseInRange(previous.get(r.key()));
+            if (problem == null) {
                 taken.put(r.key(), wanted);
                 owners.put(wanted, r.key());
+            } else {
+                rejected.put(r.key(), problem);
+                if (kept != null && !owners.containsKey(kept)) {
+                    taken.put(r.key(), kept);
+                    owners.put(kept, r.key());
+                }
             }
         }
         List<String> exhausted = new ArrayList<>();

@@ -1,5 +1,6 @@
 package io.dstack.vpn.operator.network;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,9 +34,6 @@ import io.dstack.vpn.operator.status.ConditionSet;
 import io.dstack.vpn.operator.status.StatusApplier;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -56,7 +54,6 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 @ControllerConfiguration(name = VpnNetworkReconciler.NAME)
 public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     public static final String NAME = "vpnnetwork";
-    static final String FIELD_MANAGER = "dstack-vpn-operator";
     /** Stay clear of etcd's 1.5 MiB request limit and the 1 MiB ConfigMap limit, with room for metadata. */
     static final int MAX_PEERSET_BYTES = 900 * 1024;
     private static final Logger LOG = Logger.getLogger(VpnNetworkReconciler.class);
@@ -69,8 +66,6 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     EventRecorder events;
     @Inject
     NetworkMetrics metrics;
-    @Inject
-    KubernetesClient client;
     @Inject
     KubernetesSerialization serialization;
 
@@ -120,11 +115,7 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         }
         conditions.set(Conditions.SPEC_VALID, true, "Valid", "spec is valid");
 
-        List<VpnPeer> peers = context.getSecondaryResources(VpnPeer.class).stream()
-                .filter(p -> p.getSpec() != null && name.equals(p.getSpec().network))
-                .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
-                .sorted(MembershipResolver.OLDEST_FIRST)
-                .toList();
+        List<VpnPeer> peers = MembershipResolver.members(network, context.getSecondaryResources(VpnPeer.class));
         Map<String, AccessDecision> decisions = membership.resolve(network, peers);
 
         ConfigMap stored = context.getSecondaryResource(ConfigMap.class).orElse(null);
@@ -144,19 +135,21 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         AddressAllocator.Result ipam = new AddressAllocator(cidr).allocate(previousAllocations, requests);
 
         List<VpnPeer> admitted = peers.stream().filter(p -> decisions.get(p.getMetadata().getName()).admitted()).toList();
-        PeerSet set = PeerSetRenderer.render(network, previousSet, admitted, ipam.assigned());
+        PeerSet rendering = PeerSetRenderer.render(network, previousSet, admitted, ipam.assigned());
+        PeerSet set = rendering;
         String peersJson = PeerSetCodec.encode(set);
         String allocationsJson = PeerSetCodec.encodeAllocations(ipam.assigned());
-        int bytes = peersJson.length() + allocationsJson.length();
+        int bytes = peersJson.getBytes(StandardCharsets.UTF_8).length + allocationsJson.getBytes(StandardCharsets.UTF_8).length;
 
         boolean rendered;
         if (bytes > MAX_PEERSET_BYTES) {
             rendered = false;
+            set = previousSet != null ? previousSet : set.withGeneration(0);
             conditions.set(Conditions.PEER_SET_RENDERED, false, "PeerSetTooLarge",
                     "the peer set is " + bytes + " bytes, over the " + MAX_PEERSET_BYTES
                             + "-byte limit of one object; agents keep the last generation (see docs/adr/0002)");
         } else {
-            writePeerSet(network, stored, peersJson, allocationsJson, set.generation());
+            writePeerSet(network, stored, peersJson, allocationsJson, set.generation(), context);
             rendered = true;
             conditions.set(Conditions.PEER_SET_RENDERED, true, "Rendered",
                     "peer set generation " + set.generation() + " with " + set.peers().size() + " peers");
@@ -222,6 +215,9 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
             return UpdateControl.noUpdate();
         }
         network.setStatus(status);
+        // The operator is the only writer of network status: apply without optimistic locking, so a
+        // concurrent change of the spec does not turn every status write into a 409 and a retry.
+        network.getMetadata().setResourceVersion(null);
         return UpdateControl.patchStatus(network);
     }
 
@@ -273,7 +269,8 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         return allocations;
     }
 
-    private void writePeerSet(VpnNetwork network, ConfigMap stored, String peersJson, String allocationsJson, long generation) {
+    private void writePeerSet(VpnNetwork network, ConfigMap stored, String peersJson, String allocationsJson, long generation,
+            Context<VpnNetwork> context) {
         Map<String, String> data = Map.of(PeerSetCodec.PEERS_KEY, peersJson, PeerSetCodec.ALLOCATIONS_KEY, allocationsJson);
         if (stored != null && data.equals(stored.getData())) {
             return;
@@ -295,10 +292,9 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
                 .endMetadata()
                 .withData(data)
                 .build();
-        client.configMaps().inNamespace(network.getMetadata().getNamespace())
-                .resource(desired)
-                .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
-                        .withFieldManager(FIELD_MANAGER).withForce(true).build());
+        // Through JOSDK so the written ConfigMap lands in the informer cache at once: the next reconcile must
+        // see our own write, or it would render again from a stale view (and bump the generation twice).
+        context.resourceOperations().serverSideApply(desired);
     }
 
     private void writePeerAddresses(List<VpnPeer> peers, Map<String, String> assigned) {

@@ -71,6 +71,8 @@ public class VpnPeerReconciler implements Reconciler<VpnPeer> {
                         .stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .withPrimaryToSecondaryMapper((VpnPeer p) -> p.getSpec() == null ? Set.of()
                         : Set.of(new ResourceID(p.getSpec().network, p.getMetadata().getNamespace())))
+                // Network status changes (written on every peer-set change) must not re-admit every peer.
+                .withOnUpdateFilter((VpnNetwork n, VpnNetwork o) -> !Objects.equals(n.getMetadata().getGeneration(), o.getMetadata().getGeneration()))
                 .build();
         return List.of(new InformerEventSource<>(networks, context));
     }

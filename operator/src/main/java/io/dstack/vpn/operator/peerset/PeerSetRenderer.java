@@ -17,7 +17,7 @@ public final class PeerSetRenderer {
 
     /**
      * @param previous   the peer set currently stored (null if none): its generation is kept when nothing
-     *                   changed and increased by one otherwise
+     *                   changed and increased by one otherwise; generations never decrease
      * @param admitted   peers to include
      * @param addresses  peer name to assigned address; admitted peers without one are left out
      */
@@ -39,7 +39,11 @@ public final class PeerSetRenderer {
                 spec.listenPort == null ? DEFAULT_LISTEN_PORT : spec.listenPort,
                 spec.mtu == null ? DEFAULT_MTU : spec.mtu, mode, hubs, peers);
         if (previous == null) {
-            return candidate.withGeneration(1);
+            // No stored set (first render, or the ConfigMap was lost): continue after the last generation
+            // the status recorded, so agents never see a generation go backwards.
+            var status = network.getStatus();
+            long last = status == null || status.peerSet == null || status.peerSet.generation == null ? 0 : status.peerSet.generation;
+            return candidate.withGeneration(last + 1);
         }
         return candidate.sameMembershipAs(previous) ? previous : candidate.withGeneration(previous.generation() + 1);
     }

@@ -26,7 +26,7 @@ class MembershipResolverTest {
                 Fixtures.peer("b", "node-b", KEY_B, "2026-01-01T00:00:01Z"),
                 Fixtures.peer("c", "node-c", KEY_A, "2026-01-01T00:00:02Z")));
         assertThat(d.get("a").phase()).isEqualTo(VpnPeerPhase.Active);
-        assertThat(d.get("b").phase()).isEqualTo(VpnPeerPhase.Denied);
+        assertThat(d.get("b").phase()).isEqualTo(VpnPeerPhase.Pending);
         assertThat(d.get("b").reason()).isEqualTo("KeyMismatch");
         assertThat(d.get("c").phase()).isEqualTo(VpnPeerPhase.Pending);
         assertThat(d.get("c").reason()).isEqualTo("NotInAllowList");

@@ -61,6 +61,14 @@ class AddressAllocatorTest {
     }
 
     @Test
+    void unmetStaticRequestKeepsThePreviousAddress() {
+        var r = allocator.allocate(Map.of("a", "10.100.0.1", "b", "10.100.0.2"), List.of(
+                dyn("a"), new AddressAllocator.Request("b", "10.100.0.1")));
+        assertThat(r.assigned()).containsEntry("a", "10.100.0.1").containsEntry("b", "10.100.0.2");
+        assertThat(r.rejected()).containsKey("b");
+    }
+
+    @Test
     void dropsPreviousAddressOutsideTheRange() {
         var r = allocator.allocate(Map.of("a", "10.100.0.255"), List.of(dyn("a")));
         assertThat(r.assigned()).containsEntry("a", "10.100.0.1");

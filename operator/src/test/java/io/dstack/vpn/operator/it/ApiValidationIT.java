@@ -122,6 +122,8 @@ class ApiValidationIT {
                         "address must be an IPv4 address such as 10.100.0.7"),
                 Arguments.of("peer unknown transport", peer("p6", "network: dev\nnodeId: node-a\npublicKey: \"" + KEY + "\"\ntransport: QUIC\n"),
                         "Unsupported value: \"QUIC\": supported values: \"TCP\", \"UDP\""),
+                Arguments.of("network without spec", "apiVersion: vpn.dstack.io/v1alpha1\nkind: VpnNetwork\nmetadata:\n  name: nospec\n",
+                        "spec: Required value"),
                 Arguments.of("peer without network", peer("p7", "nodeId: node-a\npublicKey: \"" + KEY + "\"\n"),
                         "spec.network: Required value"));
     }

@@ -71,6 +71,19 @@ class OperatorIT {
         }
     }
 
+    /**
+     * Changes the spec as a GitOps tool would: server-side apply of the whole spec under the test's own field
+     * manager, with no lock on the resourceVersion that the operator's status writes keep moving.
+     */
+    static void editNetwork(String name, java.util.function.Consumer<VpnNetwork> change) {
+        VpnNetwork n = network(name);
+        change.accept(n);
+        n.getMetadata().setResourceVersion(null);
+        n.getMetadata().setManagedFields(null);
+        n.setStatus(null);
+        client.resource(n).inNamespace(NS).fieldManager("operator-it").forceConflicts().serverSideApply();
+    }
+
     static VpnNetwork network(String name) {
         return client.resources(VpnNetwork.class).inNamespace(NS).withName(name).get();
     }
@@ -142,18 +155,17 @@ class OperatorIT {
     @Order(3)
     void restartKeepsAddressesAndRewritesNothing() throws Exception {
         Map<String, String> before = addresses("dev");
-        ConfigMap cmBefore = peerSetConfigMap("dev");
         long generationBefore = network("dev").getStatus().peerSet.generation;
 
-        operator.stop();
+        assertThat(operator.stop()).as("operator exits on SIGTERM without needing SIGKILL").isTrue();
         operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
 
         // A peer added after the restart proves the new process reconciles, and must not take a used address.
         String keyD = WireGuardKey.generatePrivate().publicKey().toBase64();
-        VpnNetwork dev = network("dev");
-        dev.getSpec().access.devAllowList.nodes = new java.util.ArrayList<>(dev.getSpec().access.devAllowList.nodes);
-        dev.getSpec().access.devAllowList.nodes.add(new DevAllowList.AllowedNode("node-d", keyD));
-        client.resource(dev).inNamespace(NS).update();
+        editNetwork("dev", dev -> {
+            dev.getSpec().access.devAllowList.nodes = new java.util.ArrayList<>(dev.getSpec().access.devAllowList.nodes);
+            dev.getSpec().access.devAllowList.nodes.add(new DevAllowList.AllowedNode("node-d", keyD));
+        });
         VpnPeer d = new VpnPeer();
         d.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("node-d").build());
         d.setSpec(new io.dstack.vpn.api.v1alpha1.VpnPeerSpec());
@@ -167,7 +179,6 @@ class OperatorIT {
         assertThat(after).containsAllEntriesOf(before);
         assertThat(new HashSet<>(after.values())).hasSize(4);
         assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(generationBefore + 1);
-        assertThat(cmBefore.getMetadata().getResourceVersion()).isNotNull();
         assertThat(operator.log()).doesNotContain("Exception");
     }
 
@@ -179,9 +190,11 @@ class OperatorIT {
         String networkRv = network("dev").getMetadata().getResourceVersion();
         Map<String, String> before = addresses("dev");
 
-        operator.stop();
+        assertThat(operator.stop()).isTrue();
         operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
-        Thread.sleep(3000); // give the new process time to reconcile everything it sees
+        // The gauge appears once the new process has reconciled the network: only then is "nothing was
+        // rewritten" a finding rather than a race.
+        await().atMost(WAIT).until(() -> operator.get("/q/metrics").contains("dstack_vpn_peerset_generation{namespace=\"" + NS + "\",network=\"dev\"}"));
 
         assertThat(peerSetConfigMap("dev").getMetadata().getResourceVersion()).as("peer-set ConfigMap rewritten").isEqualTo(rv);
         assertThat(network("dev").getMetadata().getResourceVersion()).as("network status rewritten").isEqualTo(networkRv);
@@ -190,12 +203,30 @@ class OperatorIT {
 
     @Test
     @Order(5)
+    void aLostPeerSetIsRebuiltWithTheSameAddresses() {
+        Map<String, String> before = addresses("dev");
+        long generation = network("dev").getStatus().peerSet.generation;
+        String uid = peerSetConfigMap("dev").getMetadata().getUid();
+        client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName("dev")).delete();
+        await().atMost(WAIT).untilAsserted(() -> {
+            ConfigMap cm = peerSetConfigMap("dev");
+            assertThat(cm).isNotNull();
+            assertThat(cm.getMetadata().getUid()).isNotEqualTo(uid);
+            assertThat(PeerSetCodec.decodeAllocations(cm.getData().get(PeerSetCodec.ALLOCATIONS_KEY))).isEqualTo(before);
+            // Generations never go backwards, or agents that applied the old one would think they are ahead.
+            long rebuilt = PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY)).generation();
+            assertThat(rebuilt).isGreaterThan(generation);
+            assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(rebuilt);
+        });
+        assertThat(addresses("dev")).isEqualTo(before);
+    }
+
+    @Test
+    @Order(6)
     void removingANodeFromTheSourceDropsItFromThePeerSet() {
-        long gen = network("dev").getStatus().peerSet.generation;
-        VpnNetwork dev = network("dev");
-        dev.getSpec().access.devAllowList.nodes = dev.getSpec().access.devAllowList.nodes.stream()
-                .filter(n -> !n.nodeId.equals("node-c")).toList();
-        client.resource(dev).inNamespace(NS).update();
+        long gen = PeerSetCodec.decode(peerSetConfigMap("dev").getData().get(PeerSetCodec.PEERS_KEY)).generation();
+        editNetwork("dev", dev -> dev.getSpec().access.devAllowList.nodes = dev.getSpec().access.devAllowList.nodes.stream()
+                .filter(n -> !n.nodeId.equals("node-c")).toList());
 
         await().atMost(WAIT).untilAsserted(() -> {
             VpnPeer c = client.resources(VpnPeer.class).inNamespace(NS).withName("node-c").get();
@@ -210,7 +241,7 @@ class OperatorIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void fullPoolIsReportedAsACondition() {
         String[] keys = {WireGuardKey.generatePrivate().publicKey().toBase64(), WireGuardKey.generatePrivate().publicKey().toBase64(),
                 WireGuardKey.generatePrivate().publicKey().toBase64()};
@@ -249,7 +280,7 @@ class OperatorIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void metricsAndHealthAreServed() throws Exception {
         assertThat(operator.get("/q/health/live")).startsWith("200");
         String metrics = operator.get("/q/metrics");

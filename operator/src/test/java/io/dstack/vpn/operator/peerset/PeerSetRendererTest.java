@@ -35,6 +35,15 @@ class PeerSetRendererTest {
     }
 
     @Test
+    void aLostSetContinuesAfterTheLastRecordedGeneration() {
+        var net = Fixtures.devNetwork();
+        net.setStatus(new io.dstack.vpn.api.v1alpha1.VpnNetworkStatus());
+        net.getStatus().peerSet = new io.dstack.vpn.api.v1alpha1.VpnNetworkStatus.PeerSetRef();
+        net.getStatus().peerSet.generation = 7L;
+        assertThat(PeerSetRenderer.render(net, null, List.of(), Map.of()).generation()).isEqualTo(8);
+    }
+
+    @Test
     void leavesOutAdmittedPeersWithoutAddress() {
         var net = Fixtures.devNetwork();
         var a = Fixtures.peer("a", "node-a", keyA, "2026-01-01T00:00:00Z");
