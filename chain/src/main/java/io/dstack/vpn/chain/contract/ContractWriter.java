@@ -1,0 +1,112 @@
+package io.dstack.vpn.chain.contract;
+
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.Map;
+
+import org.web3j.crypto.Credentials;
+import org.web3j.crypto.RawTransaction;
+import org.web3j.crypto.TransactionEncoder;
+import org.web3j.utils.Numeric;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.dstack.vpn.chain.rpc.RpcClient;
+import io.dstack.vpn.chain.rpc.RpcException;
+
+/**
+ * Signs and sends the access contract's write transactions (mint, revoke, transfer, key rotation, deploy)
+ * and waits for the receipt. Used by the admin CLI and the tests; the operator never has one (it holds no
+ * key). The signing key is held as web3j Credentials and never printed: {@link #toString()} shows the
+ * address only.
+ */
+public final class ContractWriter {
+    /** A mined transaction: its hash, block, status and the first token id it minted, if any. */
+    public record Receipt(String txHash, long block, boolean success, BigInteger mintedTokenId, String contractAddress) {
+    }
+
+    private final RpcClient rpc;
+    private final Credentials credentials;
+    private final long chainId;
+    private final Duration receiptTimeout;
+
+    public ContractWriter(RpcClient rpc, String privateKeyHex, long chainId, Duration receiptTimeout) {
+        this.rpc = rpc;
+        this.credentials = Credentials.create(privateKeyHex);
+        this.chainId = chainId;
+        this.receiptTimeout = receiptTimeout;
+    }
+
+    public String address() {
+        return credentials.getAddress();
+    }
+
+    public Receipt deploy(String bytecode) {
+        return send(null, bytecode);
+    }
+
+    public Receipt mint(String contract, String to, String nodeId, String publicKey, String tokenUri) {
+        return send(contract, AccessContract.mintNodeAccess(to, nodeId, publicKey, tokenUri));
+    }
+
+    public Receipt revoke(String contract, BigInteger tokenId) {
+        return send(contract, AccessContract.revokeNodeAccess(tokenId));
+    }
+
+    public Receipt transfer(String contract, String from, String to, BigInteger tokenId) {
+        return send(contract, AccessContract.transferFrom(from, to, tokenId));
+    }
+
+    public Receipt updatePublicKey(String contract, BigInteger tokenId, String publicKey) {
+        return send(contract, AccessContract.updatePublicKey(tokenId, publicKey));
+    }
+
+    /** Builds, signs (EIP-155) and sends a transaction; a revert surfaces as the node's error message. */
+    public Receipt send(String to, String data) {
+        BigInteger nonce = Numeric.decodeQuantity(rpc.call("eth_getTransactionCount", address(), "pending").asText());
+        BigInteger gasPrice = Numeric.decodeQuantity(rpc.call("eth_gasPrice").asText());
+        Map<String, Object> estimate = to == null ? Map.of("from", address(), "data", data)
+                : Map.of("from", address(), "to", to, "data", data);
+        // Estimation runs the call: a revert (not the owner, node id in use, …) is reported here, before signing.
+        BigInteger gas = Numeric.decodeQuantity(rpc.call("eth_estimateGas", estimate).asText());
+        gas = gas.add(gas.divide(BigInteger.valueOf(5)));
+        RawTransaction tx = to == null
+                ? RawTransaction.createContractTransaction(nonce, gasPrice, gas, BigInteger.ZERO, data)
+                : RawTransaction.createTransaction(nonce, gasPrice, gas, to, BigInteger.ZERO, data);
+        String signed = Numeric.toHexString(TransactionEncoder.signMessage(tx, chainId, credentials));
+        String hash = rpc.call("eth_sendRawTransaction", signed).asText();
+        return awaitReceipt(hash);
+    }
+
+    private Receipt awaitReceipt(String hash) {
+        long deadline = System.nanoTime() + receiptTimeout.toNanos();
+        long sleepMs = 20;
+        while (System.nanoTime() < deadline) {
+            JsonNode r = rpc.call("eth_getTransactionReceipt", hash);
+            if (r != null && !r.isNull()) {
+                BigInteger minted = null;
+                for (JsonNode log : r.path("logs")) {
+                    if (AccessContract.decodeLog(log) instanceof AccessEvent.Granted g) {
+                        minted = g.tokenId();
+                        break;
+                    }
+                }
+                return new Receipt(hash, AccessContract.hexLong(r.path("blockNumber").asText()), "0x1".equals(r.path("status").asText()),
+                        minted, r.path("contractAddress").isNull() ? null : r.path("contractAddress").asText(null));
+            }
+            try {
+                Thread.sleep(sleepMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RpcException("interrupted waiting for " + hash, false, null, e);
+            }
+            sleepMs = Math.min(500, sleepMs * 2);
+        }
+        throw new RpcException("no receipt for " + hash + " within " + receiptTimeout.toSeconds() + " s", true, null, null);
+    }
+
+    @Override
+    public String toString() {
+        return "ContractWriter[" + address() + "]";
+    }
+}

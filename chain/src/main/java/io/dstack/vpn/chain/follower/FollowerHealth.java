@@ -1,0 +1,18 @@
+package io.dstack.vpn.chain.follower;
+
+import java.time.Instant;
+
+/**
+ * @param synced         initial sync (or checkpoint load) finished
+ * @param checkpoint     last processed block
+ * @param head           newest block the RPC reported
+ * @param lastSuccess    time of the last successful poll
+ * @param error          the last poll's error (no secrets), or null when it succeeded
+ * @param fatal          an error no retry fixes (e.g. the RPC serves another chain): nothing is admitted
+ */
+public record FollowerHealth(boolean synced, long checkpoint, String checkpointHash, long head, Instant lastSuccess,
+        String error, boolean fatal, int tokens) {
+    public long lag() {
+        return head < 0 || checkpoint < 0 ? 0 : Math.max(0, head - checkpoint);
+    }
+}

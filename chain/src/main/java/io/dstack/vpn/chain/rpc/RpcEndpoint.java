@@ -1,0 +1,157 @@
+package io.dstack.vpn.chain.rpc;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+
+/** One JSON-RPC HTTP endpoint: single calls and batches, with a timeout and error classification. */
+public final class RpcEndpoint {
+    /** Rate-limit and "try again" codes seen from public Base/Ethereum RPCs (not -32000/3: reverts use them). */
+    static final Set<Integer> RETRYABLE_CODES = Set.of(-32005, -32016, -32603, 429);
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final URI uri;
+    private final String displayName;
+    private final HttpClient http;
+    private final Duration timeout;
+
+    public RpcEndpoint(String url, Duration timeout) {
+        this.uri = URI.create(url);
+        this.displayName = uri.getScheme() + "://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "");
+        this.timeout = timeout;
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+    }
+
+    /** Scheme, host and port only: the path and query of an RPC URL may carry an API key. */
+    public String displayName() {
+        return displayName;
+    }
+
+    public JsonNode call(RpcCall call) {
+        JsonNode response = post(JSON.valueToTree(envelope(call, 1)));
+        return result(response, call.method());
+    }
+
+    /** Results in call order. One HTTP request; any failed element fails the batch (the caller retries). */
+    public List<JsonNode> batch(List<RpcCall> calls) {
+        List<RpcResult> results = batchResults(calls);
+        List<JsonNode> values = new ArrayList<>(results.size());
+        for (RpcResult r : results) {
+            if (r.error() != null) {
+                throw r.error();
+            }
+            values.add(r.value());
+        }
+        return values;
+    }
+
+    /**
+     * Results in call order, each either a value or the error of that call (a revert of one eth_call does not
+     * fail the others). Transport failures still throw.
+     */
+    public List<RpcResult> batchResults(List<RpcCall> calls) {
+        if (calls.isEmpty()) {
+            return List.of();
+        }
+        ArrayNode body = JSON.createArrayNode();
+        for (int i = 0; i < calls.size(); i++) {
+            body.add(JSON.valueToTree(envelope(calls.get(i), i)));
+        }
+        JsonNode response = post(body);
+        if (!response.isArray()) {
+            // Some servers answer a whole batch with one error object.
+            result(response, "batch");
+            throw new RpcException(displayName + ": batch answered with a non-array", false, null, null);
+        }
+        JsonNode[] byId = new JsonNode[calls.size()];
+        for (JsonNode item : response) {
+            int id = item.path("id").asInt(-1);
+            if (id < 0 || id >= byId.length) {
+                throw new RpcException(displayName + ": batch reply with unknown id " + item.path("id"), true, null, null);
+            }
+            byId[id] = item;
+        }
+        List<RpcResult> results = new ArrayList<>(calls.size());
+        for (int i = 0; i < byId.length; i++) {
+            if (byId[i] == null) {
+                throw new RpcException(displayName + ": batch reply misses call " + i, true, null, null);
+            }
+            try {
+                results.add(new RpcResult(result(byId[i], calls.get(i).method()), null));
+            } catch (RpcException e) {
+                if (e.retryable()) {
+                    throw e; // rate limited inside a batch: retry the whole batch
+                }
+                results.add(new RpcResult(null, e));
+            }
+        }
+        return results;
+    }
+
+    private static Map<String, Object> envelope(RpcCall call, int id) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("jsonrpc", "2.0");
+        m.put("id", id);
+        m.put("method", call.method());
+        m.put("params", call.params());
+        return m;
+    }
+
+    private JsonNode post(JsonNode body) {
+        HttpRequest request = HttpRequest.newBuilder(uri)
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .build();
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new RpcException(displayName + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " " + e.getMessage()), true, null, null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RpcException(displayName + ": interrupted", false, null, e);
+        }
+        int status = response.statusCode();
+        if (status == 429 || status >= 500) {
+            throw new RpcException(displayName + ": HTTP " + status, true, status, null);
+        }
+        if (status != 200) {
+            throw new RpcException(displayName + ": HTTP " + status, false, status, null);
+        }
+        try {
+            return JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new RpcException(displayName + ": reply is not JSON", true, null, null);
+        }
+    }
+
+    private JsonNode result(JsonNode response, String method) {
+        JsonNode error = response.get("error");
+        if (error != null && !error.isNull()) {
+            int code = error.path("code").asInt();
+            String message = error.path("message").asText("");
+            String lower = message.toLowerCase();
+            boolean retryable = RETRYABLE_CODES.contains(code) || lower.contains("rate limit") || lower.contains("too many requests")
+                    || lower.contains("timeout") || lower.contains("header not found");
+            throw new RpcException(displayName + ": " + method + " failed: " + message + " (" + code + ")", retryable, code, null);
+        }
+        if (!response.has("result")) {
+            throw new RpcException(displayName + ": " + method + " reply has no result", true, null, null);
+        }
+        return response.get("result");
+    }
+}
