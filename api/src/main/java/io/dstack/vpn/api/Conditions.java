@@ -14,6 +14,10 @@ public final class Conditions {
     public static final String ADDRESS_POOL_AVAILABLE = "AddressPoolAvailable";
     /** Network: the rendered peer set fits into one object. */
     public static final String PEER_SET_RENDERED = "PeerSetRendered";
+    /** Network (chain source): the follower finished its first sync and is not stopped by a fatal error. */
+    public static final String CHAIN_SYNCED = "ChainSynced";
+    /** Network (chain source): the last poll reached an RPC endpoint. False during outages. */
+    public static final String CHAIN_REACHABLE = "ChainReachable";
     /** Peer: the access source admits this node id with this key. */
     public static final String ADMITTED = "Admitted";
 

@@ -119,7 +119,7 @@ public final class ChainFollower {
         }
         if (savedCheckpoint != null) {
             TokenReader.Snapshot s = reader.readAt(savedCheckpoint.tokenIds(), savedCheckpoint.block());
-            registry.reconcile(s.states(), s.missing(), savedCheckpoint.block());
+            registry.load(s.states(), savedCheckpoint.block(), savedCheckpoint.history());
             checkpoint = new BlockRef(savedCheckpoint.block(), savedCheckpoint.hash(), null);
             knownHashes.put(checkpoint.number(), checkpoint.hash());
             LOG.info("resumed from checkpoint block {} with {} tokens", savedCheckpoint.block(), s.states().size());
@@ -222,7 +222,7 @@ public final class ChainFollower {
     private void saveCheckpoint() {
         TreeSet<BigInteger> ids = new TreeSet<>();
         registry.all().forEach(t -> ids.add(t.tokenId()));
-        savedCheckpoint = new Checkpoint(checkpoint.number(), checkpoint.hash(), ids);
+        savedCheckpoint = new Checkpoint(checkpoint.number(), checkpoint.hash(), ids, registry.historyToKeep(checkpoint.number()));
         lastCheckpointSave = clock.instant();
         listener.checkpoint(savedCheckpoint);
     }

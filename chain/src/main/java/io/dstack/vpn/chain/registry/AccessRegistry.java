@@ -79,7 +79,7 @@ public final class AccessRegistry {
         switch (e) {
             case AccessEvent.Granted g -> {
                 tokens.put(g.tokenId(), new TokenRecord(g.tokenId(), g.nodeId(), g.publicKey(), g.owner(), true, block,
-                        g.owner(), block, block, TokenValidation.problem(g.nodeId(), g.publicKey())));
+                        g.owner(), block, -1, block, TokenValidation.problem(g.nodeId(), g.publicKey())));
                 return g.tokenId();
             }
             case AccessEvent.Revoked r -> {
@@ -87,7 +87,7 @@ public final class AccessRegistry {
                 if (t == null) {
                     return null;
                 }
-                tokens.put(r.tokenId(), t.with(t.publicKey(), t.owner(), false, t.keyBoundAt(), block, t.problem()));
+                tokens.put(r.tokenId(), t.with(t.publicKey(), t.owner(), false, t.keyBoundAt(), t.transferredAt(), block, t.problem()));
                 return r.tokenId();
             }
             case AccessEvent.Transferred x -> {
@@ -95,7 +95,7 @@ public final class AccessRegistry {
                 if (t == null || x.from().equals("0x0000000000000000000000000000000000000000")) {
                     return null; // mint: the Granted event carries everything
                 }
-                tokens.put(x.tokenId(), t.with(t.publicKey(), x.to(), t.active(), t.keyBoundAt(), block, t.problem()));
+                tokens.put(x.tokenId(), t.with(t.publicKey(), x.to(), t.active(), t.keyBoundAt(), block, block, t.problem()));
                 return x.tokenId();
             }
             case AccessEvent.KeyRotated k -> {
@@ -103,7 +103,7 @@ public final class AccessRegistry {
                 if (t == null) {
                     return null;
                 }
-                tokens.put(k.tokenId(), t.with(k.publicKey(), t.owner(), t.active(), block, block,
+                tokens.put(k.tokenId(), t.with(k.publicKey(), t.owner(), t.active(), block, t.transferredAt(), block,
                         TokenValidation.problem(t.nodeId(), k.publicKey())));
                 return k.tokenId();
             }
@@ -128,10 +128,13 @@ public final class AccessRegistry {
             for (TokenState s : states) {
                 TokenRecord old = tokens.get(s.tokenId());
                 String problem = TokenValidation.problem(s.nodeId(), s.publicKey());
+                // Loaded at a pinned block without history: the mint block is unknown, so a token first seen
+                // this way counts as granted at that block (confirmations then count from there).
                 TokenRecord fresh = old == null
-                        ? new TokenRecord(s.tokenId(), s.nodeId(), s.publicKey(), s.owner(), s.active(), block, s.owner(), block, block, problem)
-                        : new TokenRecord(s.tokenId(), s.nodeId(), s.publicKey(), s.owner(), s.active(), old.grantedAt(),
-                                old.ownerAtGrant(), s.publicKey().equals(old.publicKey()) ? old.keyBoundAt() : block, block, problem);
+                        ? new TokenRecord(s.tokenId(), s.nodeId(), s.publicKey(), s.owner(), s.active(), block, s.owner(), block, -1, block, problem)
+                        : new TokenRecord(s.tokenId(), s.nodeId(), s.publicKey(), s.owner(), s.active(), old.grantedAt(), old.ownerAtGrant(),
+                                s.publicKey().equals(old.publicKey()) ? old.keyBoundAt() : block,
+                                s.owner().equalsIgnoreCase(old.owner()) ? old.transferredAt() : block, block, problem);
                 if (old == null || !sameState(old, fresh)) {
                     tokens.put(s.tokenId(), fresh);
                     changed++;
@@ -152,6 +155,38 @@ public final class AccessRegistry {
     private static boolean sameState(TokenRecord a, TokenRecord b) {
         return a.nodeId().equals(b.nodeId()) && a.publicKey().equals(b.publicKey()) && a.owner().equalsIgnoreCase(b.owner())
                 && a.active() == b.active();
+    }
+
+    /** Blocks after which no confirmation count matters any more (the CRD caps confirmations at 1000). */
+    public static final long SETTLED_AFTER = 1000;
+
+    /**
+     * Loads tokens read at a checkpoint block. Their history comes from the checkpoint where it was kept;
+     * the others were settled long before the checkpoint and count as granted {@link #SETTLED_AFTER} blocks
+     * earlier, never transferred.
+     */
+    public void load(Collection<TokenState> states, long block, Map<BigInteger, TokenHistory> history) {
+        synchronized (this) {
+            tokens.clear();
+            for (TokenState s : states) {
+                TokenHistory h = history.getOrDefault(s.tokenId(),
+                        new TokenHistory(block - SETTLED_AFTER, s.owner(), block - SETTLED_AFTER, -1));
+                tokens.put(s.tokenId(), new TokenRecord(s.tokenId(), s.nodeId(), s.publicKey(), s.owner(), s.active(), h.grantedAt(),
+                        h.ownerAtGrant(), h.keyBoundAt(), h.transferredAt(), block, TokenValidation.problem(s.nodeId(), s.publicKey())));
+            }
+        }
+        fire();
+    }
+
+    /** What a checkpoint at {@code block} must keep: history of transferred tokens and of young ones. */
+    public synchronized Map<BigInteger, TokenHistory> historyToKeep(long block) {
+        Map<BigInteger, TokenHistory> keep = new TreeMap<>();
+        for (TokenRecord t : tokens.values()) {
+            if (t.transferredAt() >= 0 || t.grantedAt() > block - SETTLED_AFTER || t.keyBoundAt() > block - SETTLED_AFTER) {
+                keep.put(t.tokenId(), new TokenHistory(t.grantedAt(), t.ownerAtGrant(), t.keyBoundAt(), t.transferredAt()));
+            }
+        }
+        return keep;
     }
 
     /** Token ids owned by an address (for the prototype's PublicKeyUpdated, which names no token). */

@@ -12,6 +12,14 @@ public interface AccessPolicy {
 
     AccessDecision decide(VpnNetwork network, VpnPeer peer);
 
+    /**
+     * False while the source cannot decide yet (the chain follower's first sync): reconcilers then keep what
+     * they rendered and reported before, so an operator restart neither grants nor drops anyone.
+     */
+    default boolean ready(VpnNetwork network) {
+        return true;
+    }
+
     /** A short name for status messages and metrics labels, e.g. "devAllowList" or "chain". */
     String sourceName();
 }

@@ -48,6 +48,11 @@ public class MembershipResolver {
                 .toList();
     }
 
+    /** Whether the network's access source can decide now (see {@link AccessPolicy#ready}). */
+    public boolean ready(VpnNetwork network) {
+        return policies.forNetwork(network).ready(network);
+    }
+
     /** Peer name to decision for every {@link #members member}, in OLDEST_FIRST order. */
     public Map<String, AccessDecision> resolve(VpnNetwork network, Collection<VpnPeer> peers) {
         AccessPolicy policy = policies.forNetwork(network);

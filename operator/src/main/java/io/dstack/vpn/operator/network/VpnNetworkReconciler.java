@@ -26,6 +26,8 @@ import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
+import io.dstack.vpn.operator.chain.ChainSources;
+import io.dstack.vpn.operator.chain.ChainStatus;
 import io.dstack.vpn.operator.events.EventRecorder;
 import io.dstack.vpn.operator.ipam.AddressAllocator;
 import io.dstack.vpn.operator.ipam.Ipv4Cidr;
@@ -43,6 +45,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 
 /**
@@ -68,6 +71,8 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     NetworkMetrics metrics;
     @Inject
     KubernetesSerialization serialization;
+    @Inject
+    ChainSources chainSources;
 
     private final Clock clock = Clock.systemUTC();
 
@@ -89,7 +94,10 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
                     return network == null ? Set.of() : Set.of(new ResourceID(network, cm.getMetadata().getNamespace()));
                 })
                 .build();
-        return List.of(new InformerEventSource<>(peers, context), new InformerEventSource<>(configMaps, context));
+        // The chain follower runs outside any reconcile; it wakes the network when a decision or its health changes.
+        SimpleInboundEventSource<VpnNetwork> chain = new SimpleInboundEventSource<>("chain");
+        chainSources.onNetworkChange(chain::propagateEvent);
+        return List.of(new InformerEventSource<>(peers, context), new InformerEventSource<>(configMaps, context), chain);
     }
 
     @Override
@@ -98,6 +106,7 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     }
 
     private UpdateControl<VpnNetwork> doReconcile(VpnNetwork network, Context<VpnNetwork> context) {
+        VpnNetworkStatus.ChainPosition chainPosition = null;
         String ns = network.getMetadata().getNamespace();
         String name = network.getMetadata().getName();
         long generation = network.getMetadata().getGeneration() == null ? 0 : network.getMetadata().getGeneration();
@@ -114,6 +123,26 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
             return patchIfChanged(network, statusWith(old, conditions, generation));
         }
         conditions.set(Conditions.SPEC_VALID, true, "Valid", "spec is valid");
+        chainSources.retainOnly(context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()));
+        if (network.getSpec().access.chain != null) {
+            try {
+                chainSources.ensure(network);
+            } catch (IllegalArgumentException e) {
+                conditions.set(Conditions.CHAIN_SYNCED, false, "RpcConfigInvalid", e.getMessage())
+                        .set(Conditions.READY, false, "ChainNotSynced", e.getMessage());
+                return patchIfChanged(network, statusWith(old, conditions, generation));
+            }
+            VpnNetworkStatus.ChainPosition position = ChainStatus.position(chainSources, network);
+            ChainStatus.conditions(chainSources, network, conditions);
+            if (!membership.ready(network)) {
+                // Keep the last rendered peer set and addresses: a restart or a slow first sync must not flap.
+                conditions.set(Conditions.READY, false, "ChainNotSynced", "waiting for the chain follower's first sync; the last rendered peer set stays in force");
+                VpnNetworkStatus s = statusWith(old, conditions, generation);
+                s.chain = position;
+                return patchIfChanged(network, s);
+            }
+            chainPosition = position;
+        }
 
         List<VpnPeer> peers = MembershipResolver.members(network, context.getSecondaryResources(VpnPeer.class));
         Map<String, AccessDecision> decisions = membership.resolve(network, peers);
@@ -185,16 +214,18 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         status.peerSet.peers = set.peers().size();
         status.peerSet.bytes = bytes;
         status.convergence = convergence(admitted, set.generation());
-        status.chain = old == null ? null : old.chain;
+        status.chain = chainPosition;
 
-        boolean ready = rendered && ipam.exhausted().isEmpty() && ipam.rejected().isEmpty();
+        boolean ready = rendered && ipam.exhausted().isEmpty() && ipam.rejected().isEmpty()
+                && (network.getSpec().access.chain == null || conditions.isTrue(Conditions.CHAIN_SYNCED));
         if (ready) {
             conditions.set(Conditions.READY, true, "PeerSetRendered",
                     status.peers.active + " of " + status.peers.total + " peers active; peer set generation " + set.generation());
         } else {
-            conditions.set(Conditions.READY, false, rendered ? "PeersWithoutAddress" : "PeerSetNotRendered",
-                    rendered ? "admitted peers without an address: " + String.join("; ", unaddressed)
-                            : "the peer set could not be written; see condition PeerSetRendered");
+            conditions.set(Conditions.READY, false, !rendered ? "PeerSetNotRendered" : !unaddressed.isEmpty() ? "PeersWithoutAddress" : "ChainNotSynced",
+                    !rendered ? "the peer set could not be written; see condition PeerSetRendered"
+                            : !unaddressed.isEmpty() ? "admitted peers without an address: " + String.join("; ", unaddressed)
+                            : "the chain source has trouble; see condition ChainSynced");
         }
         status.conditions = conditions.build();
 

@@ -19,6 +19,7 @@ import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.api.v1alpha1.VpnPeerStatus;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
+import io.dstack.vpn.operator.chain.ChainSources;
 import io.dstack.vpn.operator.events.EventRecorder;
 import io.dstack.vpn.operator.status.ConditionSet;
 import io.dstack.vpn.operator.status.StatusApplier;
@@ -31,6 +32,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 
 /**
@@ -53,6 +55,8 @@ public class VpnPeerReconciler implements Reconciler<VpnPeer> {
     EventRecorder events;
     @Inject
     PeerMetrics metrics;
+    @Inject
+    ChainSources chainSources;
 
     private final Clock clock = Clock.systemUTC();
 
@@ -74,12 +78,23 @@ public class VpnPeerReconciler implements Reconciler<VpnPeer> {
                 // Network status changes (written on every peer-set change) must not re-admit every peer.
                 .withOnUpdateFilter((VpnNetwork n, VpnNetwork o) -> !Objects.equals(n.getMetadata().getGeneration(), o.getMetadata().getGeneration()))
                 .build();
-        return List.of(new InformerEventSource<>(networks, context));
+        // Chain changes arrive per node id: wake only the peers whose decision can have changed.
+        SimpleInboundEventSource<VpnPeer> chain = new SimpleInboundEventSource<>("chain");
+        chainSources.onNodesChange((network, nodeIds) -> context.getPrimaryCache()
+                .byIndex(BY_NETWORK, networkKey(network.getNamespace().orElse(""), network.getName()))
+                .stream()
+                .filter(p -> nodeIds == null || nodeIds.contains(p.getSpec().nodeId))
+                .forEach(p -> chain.propagateEvent(ResourceID.fromResource(p))));
+        return List.of(new InformerEventSource<>(networks, context), chain);
     }
 
     @Override
     public UpdateControl<VpnPeer> reconcile(VpnPeer peer, Context<VpnPeer> context) {
-        AccessDecision decision = decide(peer, context);
+        VpnNetwork network = context.getSecondaryResource(VpnNetwork.class).orElse(null);
+        if (network != null && !membership.ready(network)) {
+            return UpdateControl.noUpdate(); // keep the last reported decision until the source can decide
+        }
+        AccessDecision decision = decide(peer, network, context);
         long generation = peer.getMetadata().getGeneration() == null ? 0 : peer.getMetadata().getGeneration();
         VpnPeerStatus old = peer.getStatus();
 
@@ -109,8 +124,7 @@ public class VpnPeerReconciler implements Reconciler<VpnPeer> {
         return UpdateControl.noUpdate();
     }
 
-    private AccessDecision decide(VpnPeer peer, Context<VpnPeer> context) {
-        VpnNetwork network = context.getSecondaryResource(VpnNetwork.class).orElse(null);
+    private AccessDecision decide(VpnPeer peer, VpnNetwork network, Context<VpnPeer> context) {
         if (network == null) {
             return AccessDecision.of(VpnPeerPhase.Pending, "NetworkNotFound",
                     "VpnNetwork " + peer.getSpec().network + " does not exist in namespace " + peer.getMetadata().getNamespace());

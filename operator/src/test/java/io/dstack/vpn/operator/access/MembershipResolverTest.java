@@ -44,12 +44,12 @@ class MembershipResolverTest {
     }
 
     @Test
-    void chainSourceFailsClosedUntilConnected() {
+    void chainSourceFailsClosedUntilSynced() {
         var net = Fixtures.devNetwork();
         net.getSpec().access.devAllowList = null;
         net.getSpec().access.chain = new ChainAccess();
         var d = resolver.resolve(net, List.of(Fixtures.peer("a", "node-a", KEY_A, "2026-01-01T00:00:00Z")));
         assertThat(d.get("a").admitted()).isFalse();
-        assertThat(d.get("a").reason()).isEqualTo("ChainSourceNotConnected");
+        assertThat(d.get("a").reason()).isEqualTo("ChainNotSynced");
     }
 }

@@ -1,0 +1,102 @@
+package io.dstack.vpn.operator.chain;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import io.dstack.vpn.api.v1alpha1.ChainAccess;
+import io.dstack.vpn.api.v1alpha1.ChainOutagePolicy;
+import io.dstack.vpn.api.v1alpha1.VpnNetwork;
+import io.dstack.vpn.api.v1alpha1.VpnPeer;
+import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
+import io.dstack.vpn.api.v1alpha1.VpnPeerStatus;
+import io.dstack.vpn.chain.follower.FollowerHealth;
+import io.dstack.vpn.chain.registry.TokenRecord;
+import io.dstack.vpn.operator.access.AccessDecision;
+import io.dstack.vpn.operator.access.AccessPolicy;
+
+/**
+ * Admission by the access NFT: a peer is Active iff the newest token carrying its node id is active, has
+ * valid data, binds exactly the peer's key, has its grant (or key rotation) buried under the configured
+ * confirmations, and the transfer policy allows its current owner. Revocations apply at first sight: the
+ * registry records them in the block it sees them. Decisions come from memory; nothing here calls the RPC.
+ */
+public final class ChainAccessPolicy implements AccessPolicy {
+    private final ChainSources sources;
+
+    public ChainAccessPolicy(ChainSources sources) {
+        this.sources = sources;
+    }
+
+    @Override
+    public boolean ready(VpnNetwork network) {
+        return sources.get(network).map(s -> s.registry().synced()).orElse(false);
+    }
+
+    @Override
+    public AccessDecision decide(VpnNetwork network, VpnPeer peer) {
+        ChainAccess chain = network.getSpec().access.chain;
+        String nodeId = peer.getSpec().nodeId;
+        var source = sources.get(network).orElse(null);
+        if (source == null || !source.registry().synced()) {
+            return AccessDecision.of(VpnPeerPhase.Pending, "ChainNotSynced", "the chain follower has not finished its first sync");
+        }
+        FollowerHealth health = source.health();
+        if (outageExpired(chain.chainOutage, health)) {
+            return AccessDecision.of(VpnPeerPhase.Suspended, "ChainOutage", "no chain data since " + health.lastSuccess()
+                    + ", longer than the grace period " + chain.chainOutage.gracePeriod + " (policy SuspendAfterGracePeriod)");
+        }
+        TokenRecord t = source.registry().latestFor(nodeId).orElse(null);
+        if (t == null) {
+            return AccessDecision.of(VpnPeerPhase.Pending, "NoToken", "no access token binds node " + nodeId
+                    + "; an admin mints one with: dstack-vpn register <owner> " + nodeId + " --public-key " + peer.getSpec().publicKey);
+        }
+        VpnPeerStatus.TokenRef ref = new VpnPeerStatus.TokenRef();
+        ref.id = t.tokenId().toString();
+        ref.owner = t.owner();
+        ref.block = t.changedAt();
+        if (!t.valid()) {
+            return new AccessDecision(VpnPeerPhase.Denied, "InvalidTokenData", "token #" + t.tokenId() + " is unusable: " + t.problem(), ref);
+        }
+        if (!t.active()) {
+            return new AccessDecision(VpnPeerPhase.Revoked, "TokenRevoked",
+                    "token #" + t.tokenId() + " for node " + nodeId + " was revoked (seen at block " + t.changedAt() + ")", ref);
+        }
+        if (t.transferred()) {
+            ChainAccess.OnTransfer policy = chain.onTransfer == null ? ChainAccess.OnTransfer.Revoke : chain.onTransfer;
+            if (policy == ChainAccess.OnTransfer.Revoke) {
+                return new AccessDecision(VpnPeerPhase.Revoked, "TokenTransferred", "token #" + t.tokenId() + " moved from "
+                        + t.ownerAtGrant() + " to " + t.owner() + " at block " + t.transferredAt() + " (policy onTransfer: Revoke)", ref);
+            }
+            if (policy == ChainAccess.OnTransfer.Suspend && t.keyBoundAt() <= t.transferredAt()) {
+                return new AccessDecision(VpnPeerPhase.Suspended, "TokenTransferred", "token #" + t.tokenId() + " moved to " + t.owner()
+                        + " at block " + t.transferredAt() + "; access resumes when the new owner binds a key (policy onTransfer: Suspend)", ref);
+            }
+        }
+        if (!t.publicKey().equals(peer.getSpec().publicKey)) {
+            return new AccessDecision(VpnPeerPhase.Pending, "KeyMismatch", "token #" + t.tokenId() + " binds node " + nodeId
+                    + " to key " + t.publicKey() + ", not to this peer's key " + peer.getSpec().publicKey, ref);
+        }
+        int needed = chain.grantConfirmations == null ? 2 : chain.grantConfirmations;
+        long have = ChainSource.confirmations(t, source.registry().head());
+        if (have < needed) {
+            return new AccessDecision(VpnPeerPhase.Pending, "AwaitingConfirmations", "token #" + t.tokenId() + " has " + Math.max(0, have)
+                    + " of " + needed + " confirmations", ref);
+        }
+        ref.block = Math.max(t.grantedAt(), t.keyBoundAt());
+        return new AccessDecision(VpnPeerPhase.Active, "TokenActive", "token #" + t.tokenId() + " (owner " + t.owner() + ") binds node "
+                + nodeId + " to this key since block " + ref.block, ref);
+    }
+
+    private static boolean outageExpired(ChainOutagePolicy outage, FollowerHealth h) {
+        if (outage == null || outage.policy != ChainOutagePolicy.Policy.SuspendAfterGracePeriod || h.error() == null || h.lastSuccess() == null) {
+            return false;
+        }
+        Duration grace = Durations.parse(outage.gracePeriod, Duration.ofHours(1));
+        return Instant.now().isAfter(h.lastSuccess().plus(grace));
+    }
+
+    @Override
+    public String sourceName() {
+        return "chain";
+    }
+}

@@ -1,0 +1,151 @@
+package io.dstack.vpn.operator.chain;
+
+import java.math.BigInteger;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import io.dstack.vpn.chain.follower.ChainFollower;
+import io.dstack.vpn.chain.follower.Checkpoint;
+import io.dstack.vpn.chain.follower.FollowerConfig;
+import io.dstack.vpn.chain.follower.FollowerHealth;
+import io.dstack.vpn.chain.follower.FollowerListener;
+import io.dstack.vpn.chain.registry.AccessRegistry;
+import io.dstack.vpn.chain.registry.TokenRecord;
+import io.dstack.vpn.chain.rpc.RpcClient;
+import io.dstack.vpn.chain.rpc.RpcListener;
+
+/**
+ * One network's view of the chain: a follower polling on the shared scheduler into its own registry. It
+ * tells the reconcilers only what changes a decision: the node ids whose token changed (or crossed the
+ * confirmation threshold), and the network when its health or position should be shown.
+ */
+final class ChainSource implements FollowerListener {
+
+    /** What a decision about a node id depends on; a change of it is worth a reconcile. */
+    private record DecisionInput(BigInteger tokenId, String key, String owner, boolean active, boolean valid,
+            boolean confirmed, long transferredAt, long keyBoundAt) {
+    }
+
+    private final ChainSourceKey key;
+    private final AccessRegistry registry = new AccessRegistry();
+    private final ChainFollower follower;
+    private final ScheduledFuture<?> task;
+    /** Called with the node ids whose decision input changed, or null for "all of them". */
+    private final Consumer<Set<String>> nodesChanged;
+    private final Runnable networkChanged;
+    private final Consumer<Checkpoint> checkpointSink;
+    private volatile int grantConfirmations;
+    private volatile FollowerHealth health;
+    private Map<String, DecisionInput> lastInputs = Map.of();
+    private boolean announcedSync;
+    private FollowerHealth lastAnnounced;
+    private long lastAnnouncedAt;
+
+    ChainSource(ChainSourceKey key, int grantConfirmations, Checkpoint resumeFrom, ScheduledExecutorService scheduler,
+            RpcListener rpcListener, Consumer<Set<String>> nodesChanged, Runnable networkChanged, Consumer<Checkpoint> checkpointSink) {
+        this.key = key;
+        this.grantConfirmations = grantConfirmations;
+        this.nodesChanged = nodesChanged;
+        this.networkChanged = networkChanged;
+        this.checkpointSink = checkpointSink;
+        Duration poll = Durations.parse(key.pollInterval(), Duration.ofSeconds(2));
+        FollowerConfig config = FollowerConfig.of(key.contract(), key.chainId(), key.fromBlock(), poll,
+                Durations.parse(key.resyncInterval(), Duration.ofMinutes(5)));
+        this.follower = new ChainFollower(RpcClient.of(key.rpcUrls(), rpcListener), config, registry, this, Clock.systemUTC());
+        if (resumeFrom != null) {
+            follower.resumeFrom(resumeFrom);
+        }
+        this.health = follower.health();
+        registry.addListener(this::registryChanged);
+        this.task = scheduler.scheduleWithFixedDelay(follower::poll, 0, poll.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    ChainSourceKey key() {
+        return key;
+    }
+
+    AccessRegistry registry() {
+        return registry;
+    }
+
+    FollowerHealth health() {
+        return health;
+    }
+
+    int grantConfirmations() {
+        return grantConfirmations;
+    }
+
+    void setGrantConfirmations(int k) {
+        if (k != grantConfirmations) {
+            grantConfirmations = k;
+            registryChanged();
+        }
+    }
+
+    void stop() {
+        task.cancel(true);
+    }
+
+    /** Confirmations a token's current key has: 1 in the block that carried it. */
+    static long confirmations(TokenRecord t, long head) {
+        return head < 0 ? 0 : head - Math.max(t.grantedAt(), t.keyBoundAt()) + 1;
+    }
+
+    private synchronized void registryChanged() {
+        if (!registry.synced()) {
+            return;
+        }
+        long head = registry.head();
+        Map<String, DecisionInput> now = new HashMap<>();
+        for (TokenRecord t : registry.all()) {
+            DecisionInput in = new DecisionInput(t.tokenId(), t.publicKey(), t.owner(), t.active(), t.valid(),
+                    confirmations(t, head) >= grantConfirmations, t.transferredAt(), t.keyBoundAt());
+            now.merge(t.nodeId(), in, (a, b) -> a.tokenId().compareTo(b.tokenId()) >= 0 ? a : b);
+        }
+        Set<String> changed = new HashSet<>();
+        now.forEach((node, in) -> {
+            if (!in.equals(lastInputs.get(node))) {
+                changed.add(node);
+            }
+        });
+        lastInputs.keySet().stream().filter(n -> !now.containsKey(n)).forEach(changed::add);
+        boolean first = !announcedSync;
+        announcedSync = true;
+        lastInputs = now;
+        if (first) {
+            nodesChanged.accept(null); // first sync: every peer, with a token or not, can be decided now
+            networkChanged.run();
+        } else if (!changed.isEmpty()) {
+            nodesChanged.accept(changed);
+            networkChanged.run();
+        }
+    }
+
+    @Override
+    public void health(FollowerHealth h) {
+        health = h;
+        boolean worthShowing = lastAnnounced == null || lastAnnounced.synced() != h.synced() || lastAnnounced.fatal() != h.fatal()
+                || !Objects.equals(lastAnnounced.error(), h.error())
+                || System.currentTimeMillis() - lastAnnouncedAt > 10_000;
+        if (worthShowing) {
+            lastAnnounced = h;
+            lastAnnouncedAt = System.currentTimeMillis();
+            networkChanged.run();
+        }
+    }
+
+    @Override
+    public void checkpoint(Checkpoint checkpoint) {
+        checkpointSink.accept(checkpoint);
+    }
+}

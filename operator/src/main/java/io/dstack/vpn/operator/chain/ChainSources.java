@@ -1,0 +1,181 @@
+package io.dstack.vpn.operator.chain;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.dstack.vpn.api.VpnLabels;
+import io.dstack.vpn.api.v1alpha1.ChainAccess;
+import io.dstack.vpn.api.v1alpha1.VpnNetwork;
+import io.dstack.vpn.chain.follower.Checkpoint;
+import io.dstack.vpn.chain.follower.FollowerHealth;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+
+/**
+ * The running chain sources, one per VpnNetwork whose access source is the chain. The network reconciler
+ * ensures the source matches the spec; sources of deleted networks are stopped on the next reconcile of
+ * any network and at shutdown. Checkpoints go to a ConfigMap {@code <network>-chain} owned by the network.
+ */
+@ApplicationScoped
+public class ChainSources {
+    private static final Logger LOG = Logger.getLogger(ChainSources.class);
+
+    @Inject
+    KubernetesClient client;
+    @Inject
+    ChainMetrics metrics;
+
+    private final Map<ResourceID, ChainSource> sources = new ConcurrentHashMap<>();
+    private final List<Consumer<ResourceID>> networkSubscribers = new CopyOnWriteArrayList<>();
+    private final List<BiConsumer<ResourceID, Set<String>>> nodeSubscribers = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, r -> {
+        Thread t = new Thread(r, "chain-follower");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public void onNetworkChange(Consumer<ResourceID> subscriber) {
+        networkSubscribers.add(subscriber);
+    }
+
+    public void onNodesChange(BiConsumer<ResourceID, Set<String>> subscriber) {
+        nodeSubscribers.add(subscriber);
+    }
+
+    public static String configMapName(String network) {
+        return network + "-chain";
+    }
+
+    /** The running source of a network, if it has one. */
+    Optional<ChainSource> get(VpnNetwork network) {
+        return Optional.ofNullable(sources.get(ResourceID.fromResource(network)));
+    }
+
+    public Optional<FollowerHealth> health(VpnNetwork network) {
+        return get(network).map(ChainSource::health);
+    }
+
+    /**
+     * Starts, rebuilds or keeps the network's source so that it matches the spec. Throws
+     * IllegalArgumentException with a message for the status when the RPC URLs cannot be resolved.
+     */
+    public void ensure(VpnNetwork network) {
+        ResourceID id = ResourceID.fromResource(network);
+        ChainAccess chain = network.getSpec().access.chain;
+        if (chain == null) {
+            stop(id);
+            return;
+        }
+        ChainSourceKey key = ChainSourceKey.of(id.getNamespace().orElse(""), id.getName(), chain, rpcUrls(network, chain));
+        int k = chain.grantConfirmations == null ? 2 : chain.grantConfirmations;
+        ChainSource current = sources.get(id);
+        if (current != null && current.key().equals(key)) {
+            current.setGrantConfirmations(k);
+            return;
+        }
+        stop(id);
+        Checkpoint resume = loadCheckpoint(network, key);
+        String ns = key.namespace();
+        String name = key.network();
+        ChainSource source = new ChainSource(key, k, resume, scheduler, metrics.rpcListener(ns, name),
+                nodes -> nodeSubscribers.forEach(s -> s.accept(id, nodes)),
+                () -> networkSubscribers.forEach(s -> s.accept(id)),
+                checkpoint -> saveCheckpoint(network, key, checkpoint));
+        sources.put(id, source);
+        LOG.infof("chain source for %s/%s: chain %d, contract %s, %d RPC endpoint(s), resuming %s", ns, name, key.chainId(),
+                key.contract(), key.rpcUrls().size(), resume == null ? "from block " + key.fromBlock() : "from checkpoint block " + resume.block());
+    }
+
+    /** Stops sources whose network is gone. */
+    public void retainOnly(Set<ResourceID> existing) {
+        new ArrayList<>(sources.keySet()).stream().filter(id -> !existing.contains(id)).forEach(this::stop);
+    }
+
+    private void stop(ResourceID id) {
+        ChainSource old = sources.remove(id);
+        if (old != null) {
+            old.stop();
+        }
+    }
+
+    @PreDestroy
+    void shutdown() {
+        sources.values().forEach(ChainSource::stop);
+        scheduler.shutdownNow();
+    }
+
+    void reportHealth(VpnNetwork network, FollowerHealth h) {
+        metrics.position(network.getMetadata().getNamespace(), network.getMetadata().getName(), h);
+    }
+
+    private List<String> rpcUrls(VpnNetwork network, ChainAccess chain) {
+        List<String> urls = new ArrayList<>();
+        if (chain.rpcUrls != null) {
+            urls.addAll(chain.rpcUrls);
+        }
+        if (chain.rpcUrlsSecretRef != null) {
+            Secret secret = client.secrets().inNamespace(network.getMetadata().getNamespace()).withName(chain.rpcUrlsSecretRef.name).get();
+            if (secret == null || secret.getData() == null || secret.getData().get(chain.rpcUrlsSecretRef.key) == null) {
+                throw new IllegalArgumentException("Secret " + chain.rpcUrlsSecretRef.name + " has no key " + chain.rpcUrlsSecretRef.key);
+            }
+            String text = new String(java.util.Base64.getDecoder().decode(secret.getData().get(chain.rpcUrlsSecretRef.key)), StandardCharsets.UTF_8);
+            Arrays.stream(text.split("[\\n,]")).map(String::strip).filter(s -> !s.isEmpty()).forEach(urls::add);
+        }
+        if (urls.isEmpty()) {
+            throw new IllegalArgumentException("no RPC URL configured");
+        }
+        return urls;
+    }
+
+    private Checkpoint loadCheckpoint(VpnNetwork network, ChainSourceKey key) {
+        try {
+            ConfigMap cm = client.configMaps().inNamespace(key.namespace()).withName(configMapName(key.network())).get();
+            return cm == null ? null : CheckpointCodec.decode(cm.getData(), key.chainId(), key.contract());
+        } catch (RuntimeException e) {
+            LOG.warnf("could not read the chain checkpoint of %s/%s (%s); syncing from block %d", key.namespace(), key.network(),
+                    e.getMessage(), key.fromBlock());
+            return null;
+        }
+    }
+
+    private void saveCheckpoint(VpnNetwork network, ChainSourceKey key, Checkpoint checkpoint) {
+        ConfigMap cm = new ConfigMapBuilder()
+                .withNewMetadata().withName(configMapName(key.network())).withNamespace(key.namespace())
+                .addToLabels(VpnLabels.NETWORK, key.network())
+                .addToLabels(VpnLabels.COMPONENT, "chain-checkpoint")
+                .addNewOwnerReference().withApiVersion(network.getApiVersion()).withKind(network.getKind())
+                .withName(network.getMetadata().getName()).withUid(network.getMetadata().getUid()).endOwnerReference()
+                .endMetadata()
+                .withData(Map.of(CheckpointCodec.KEY, CheckpointCodec.encode(checkpoint, key.chainId(), key.contract())))
+                .build();
+        try {
+            client.configMaps().inNamespace(key.namespace()).resource(cm).patch(new PatchContext.Builder()
+                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager("dstack-vpn-chain").withForce(true).build());
+        } catch (RuntimeException e) {
+            // The next checkpoint retries; a lost one only means re-reading a few more blocks after a restart.
+            LOG.warnf("could not save the chain checkpoint of %s/%s: %s", key.namespace(), key.network(), e.getMessage());
+        }
+    }
+}

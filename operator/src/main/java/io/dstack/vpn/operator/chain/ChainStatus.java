@@ -1,0 +1,58 @@
+package io.dstack.vpn.operator.chain;
+
+import java.time.temporal.ChronoUnit;
+
+import io.dstack.vpn.api.Conditions;
+import io.dstack.vpn.api.v1alpha1.ChainOutagePolicy;
+import io.dstack.vpn.api.v1alpha1.VpnNetwork;
+import io.dstack.vpn.api.v1alpha1.VpnNetworkStatus;
+import io.dstack.vpn.chain.follower.FollowerHealth;
+import io.dstack.vpn.operator.status.ConditionSet;
+
+/** Turns the follower's health into the network's chain position and its ChainSynced/ChainReachable conditions. */
+public final class ChainStatus {
+
+    public static VpnNetworkStatus.ChainPosition position(ChainSources sources, VpnNetwork network) {
+        FollowerHealth h = sources.health(network).orElse(null);
+        if (h == null) {
+            return null;
+        }
+        sources.reportHealth(network, h);
+        VpnNetworkStatus.ChainPosition p = new VpnNetworkStatus.ChainPosition();
+        p.blockNumber = h.checkpoint() < 0 ? null : h.checkpoint();
+        p.blockHash = h.checkpointHash();
+        p.headBlock = h.head() < 0 ? null : h.head();
+        p.lagBlocks = h.lag();
+        p.lastSyncTime = h.lastSuccess() == null ? null : h.lastSuccess().truncatedTo(ChronoUnit.SECONDS).toString();
+        return p;
+    }
+
+    public static void conditions(ChainSources sources, VpnNetwork network, ConditionSet conditions) {
+        FollowerHealth h = sources.health(network).orElse(null);
+        if (h == null) {
+            conditions.set(Conditions.CHAIN_SYNCED, false, "Starting", "the chain follower is starting");
+            return;
+        }
+        if (h.fatal()) {
+            conditions.set(Conditions.CHAIN_SYNCED, false, "ChainSourceFailed", h.error());
+        } else if (!h.synced()) {
+            conditions.set(Conditions.CHAIN_SYNCED, false, "Syncing", "first sync: block " + h.checkpoint() + " of " + h.head()
+                    + (h.error() == null ? "" : "; last error: " + h.error()));
+        } else {
+            conditions.set(Conditions.CHAIN_SYNCED, true, "Synced", "following block " + h.checkpoint() + " (head " + h.head()
+                    + "), " + h.tokens() + " tokens");
+        }
+        if (h.error() == null) {
+            conditions.set(Conditions.CHAIN_REACHABLE, true, "RpcAvailable", "last poll succeeded");
+        } else {
+            ChainOutagePolicy outage = network.getSpec().access.chain.chainOutage;
+            boolean suspends = outage != null && outage.policy == ChainOutagePolicy.Policy.SuspendAfterGracePeriod;
+            conditions.set(Conditions.CHAIN_REACHABLE, false, "RpcUnavailable", h.error() + "; "
+                    + (suspends ? "peers are suspended once the grace period " + outage.gracePeriod + " has passed"
+                            : "keeping the last known access state (policy KeepLastKnown)"));
+        }
+    }
+
+    private ChainStatus() {
+    }
+}
