@@ -13,6 +13,7 @@ log "JDK: ${JAVA_HOME}"
 require_cmd "$(go_bin)"
 
 hack/provision-kube-binaries.sh
+hack/install-chain-tools.sh
 
 log "Maven wrapper and dependencies (cached in ~/.m2)"
 ./mvnw -B -q -DskipTests install >/dev/null
