@@ -194,6 +194,9 @@ public final class ChainFollower {
     private void advance(List<AccessEvent> events, BlockRef to) {
         int before = registry.size();
         List<BigInteger> touched = registry.apply(events);
+        if (!events.isEmpty()) {
+            listener.eventsApplied(events.size());
+        }
         for (AccessEvent e : events) {
             if (e instanceof AccessEvent.OwnerKeyUpdated o) {
                 touched.addAll(registry.ownedBy(o.owner()));

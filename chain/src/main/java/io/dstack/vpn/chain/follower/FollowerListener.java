@@ -13,6 +13,10 @@ public interface FollowerListener {
     default void reorg(long fromBlock, long toAncestor, int tokensReread) {
     }
 
+    /** Decoded contract events applied in one step (malformed ones included). */
+    default void eventsApplied(int count) {
+    }
+
     default void resynced(int tokens, int corrected) {
     }
 }

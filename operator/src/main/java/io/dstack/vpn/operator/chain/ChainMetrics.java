@@ -55,6 +55,10 @@ public class ChainMetrics {
         registry.counter("dstack_vpn_chain_resync_corrections_total", "namespace", namespace, "network", network).increment(corrected);
     }
 
+    void events(String namespace, String network, int count) {
+        registry.counter("dstack_vpn_chain_events_total", "namespace", namespace, "network", network).increment(count);
+    }
+
     private void gauge(String name, String namespace, String network, long value) {
         Tags tags = Tags.of("namespace", namespace, "network", network);
         gauges.computeIfAbsent(name + tags, k -> registry.gauge(name, tags, new java.util.concurrent.atomic.AtomicLong())).set(value);

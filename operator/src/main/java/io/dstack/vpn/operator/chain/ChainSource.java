@@ -21,7 +21,6 @@ import io.dstack.vpn.chain.follower.FollowerListener;
 import io.dstack.vpn.chain.registry.AccessRegistry;
 import io.dstack.vpn.chain.registry.TokenRecord;
 import io.dstack.vpn.chain.rpc.RpcClient;
-import io.dstack.vpn.chain.rpc.RpcListener;
 
 /**
  * One network's view of the chain: a follower polling on the shared scheduler into its own registry. It
@@ -36,6 +35,7 @@ final class ChainSource implements FollowerListener {
     }
 
     private final ChainSourceKey key;
+    private final ChainMetrics metrics;
     private final AccessRegistry registry = new AccessRegistry();
     private final ChainFollower follower;
     private final ScheduledFuture<?> task;
@@ -51,8 +51,9 @@ final class ChainSource implements FollowerListener {
     private long lastAnnouncedAt;
 
     ChainSource(ChainSourceKey key, int grantConfirmations, Checkpoint resumeFrom, ScheduledExecutorService scheduler,
-            RpcListener rpcListener, Consumer<Set<String>> nodesChanged, Runnable networkChanged, Consumer<Checkpoint> checkpointSink) {
+            ChainMetrics metrics, Consumer<Set<String>> nodesChanged, Runnable networkChanged, Consumer<Checkpoint> checkpointSink) {
         this.key = key;
+        this.metrics = metrics;
         this.grantConfirmations = grantConfirmations;
         this.nodesChanged = nodesChanged;
         this.networkChanged = networkChanged;
@@ -60,7 +61,11 @@ final class ChainSource implements FollowerListener {
         Duration poll = Durations.parse(key.pollInterval(), Duration.ofSeconds(2));
         FollowerConfig config = FollowerConfig.of(key.contract(), key.chainId(), key.fromBlock(), poll,
                 Durations.parse(key.resyncInterval(), Duration.ofMinutes(5)));
-        this.follower = new ChainFollower(RpcClient.of(key.rpcUrls(), rpcListener), config, registry, this, Clock.systemUTC());
+        // Two rounds over the endpoints per call, 3 s each: the poll loop itself is the retry, so an outage
+        // shows in the status within seconds instead of after a long in-call backoff.
+        RpcClient rpc = new RpcClient(key.rpcUrls(), Duration.ofSeconds(3), 2 * key.rpcUrls().size(), Duration.ofMillis(200),
+                Duration.ofSeconds(2), metrics.rpcListener(key.namespace(), key.network()));
+        this.follower = new ChainFollower(rpc, config, registry, this, Clock.systemUTC());
         if (resumeFrom != null) {
             follower.resumeFrom(resumeFrom);
         }
@@ -147,5 +152,20 @@ final class ChainSource implements FollowerListener {
     @Override
     public void checkpoint(Checkpoint checkpoint) {
         checkpointSink.accept(checkpoint);
+    }
+
+    @Override
+    public void reorg(long fromBlock, long toAncestor, int tokensReread) {
+        metrics.reorg(key.namespace(), key.network());
+    }
+
+    @Override
+    public void resynced(int tokens, int corrected) {
+        metrics.resync(key.namespace(), key.network(), corrected);
+    }
+
+    @Override
+    public void eventsApplied(int count) {
+        metrics.events(key.namespace(), key.network(), count);
     }
 }

@@ -99,7 +99,7 @@ public class ChainSources {
         Checkpoint resume = loadCheckpoint(network, key);
         String ns = key.namespace();
         String name = key.network();
-        ChainSource source = new ChainSource(key, k, resume, scheduler, metrics.rpcListener(ns, name),
+        ChainSource source = new ChainSource(key, k, resume, scheduler, metrics,
                 nodes -> nodeSubscribers.forEach(s -> s.accept(id, nodes)),
                 () -> networkSubscribers.forEach(s -> s.accept(id)),
                 checkpoint -> saveCheckpoint(network, key, checkpoint));

@@ -101,6 +101,44 @@ class ChainAccessIT {
         }
     }
 
+    static void createPeer(String name, String key) {
+        VpnPeer p = new VpnPeer();
+        p.setMetadata(new ObjectMetaBuilder().withName(name).build());
+        p.setSpec(new VpnPeerSpec());
+        p.getSpec().network = "chain";
+        p.getSpec().nodeId = name;
+        p.getSpec().publicKey = key;
+        client.resource(p).inNamespace(NS).create();
+    }
+
+    static void awaitPhase(String peer, VpnPeerPhase phase, String reason) {
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            VpnPeer p = peer(peer);
+            assertThat(p.getStatus()).isNotNull();
+            assertThat(p.getStatus().phase).as("%s: %s", peer, p.getStatus().message).isEqualTo(phase);
+            assertThat(p.getStatus().reason).isEqualTo(reason);
+        });
+    }
+
+    static List<String> peerSetNodes() {
+        return peerSet().peers().stream().map(PeerSet.Peer::nodeId).toList();
+    }
+
+    static void mine(int blocks) throws Exception {
+        anvil.rpc("anvil_mine", "[\"0x" + Integer.toHexString(blocks) + "\"]");
+    }
+
+    static void setOnTransfer(ChainAccess.OnTransfer policy) {
+        client.resources(VpnNetwork.class).inNamespace(NS).withName("chain").edit(n -> {
+            n.getSpec().access.chain.onTransfer = policy;
+            return n;
+        });
+    }
+
+    static ContractWriter writer(String privateKey) {
+        return new ContractWriter(RpcClient.of(List.of(anvil.rpcUrl()), RpcListener.NONE), privateKey, Anvil.BASE_CHAIN_ID, Duration.ofSeconds(30));
+    }
+
     static VpnPeer peer(String name) {
         return client.resources(VpnPeer.class).inNamespace(NS).withName(name).get();
     }
@@ -182,5 +220,104 @@ class ChainAccessIT {
         System.out.printf("revoke in block %d: peer set without the node after %d ms, status Revoked after %d ms (poll 200 ms)%n",
                 receipt.block(), renderedMs, statusMs);
         assertThat(client.v1().events().inNamespace(NS).list().getItems()).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("AccessRevoked"));
+    }
+
+    @Test
+    @Order(5)
+    void transferFollowsTheNetworksPolicy() throws Exception {
+        String keyB = WireGuardKey.generatePrivate().publicKey().toBase64();
+        createPeer("node-b", keyB);
+        BigInteger tokenB = admin.mint(contract, Anvil.ACCOUNT_1, "node-b", keyB, "").mintedTokenId();
+        mine(1);
+        awaitPhase("node-b", VpnPeerPhase.Active, "TokenActive");
+
+        writer(Anvil.PRIVATE_KEY_1).transfer(contract, Anvil.ACCOUNT_1, Anvil.ACCOUNT_2, tokenB);
+        awaitPhase("node-b", VpnPeerPhase.Revoked, "TokenTransferred"); // default policy: Revoke
+        await().atMost(WAIT).untilAsserted(() -> assertThat(peerSetNodes()).doesNotContain("node-b"));
+
+        setOnTransfer(ChainAccess.OnTransfer.Keep);
+        awaitPhase("node-b", VpnPeerPhase.Active, "TokenActive");
+        assertThat(peer("node-b").getStatus().token.owner).isEqualToIgnoringCase(Anvil.ACCOUNT_2);
+
+        setOnTransfer(ChainAccess.OnTransfer.Suspend);
+        awaitPhase("node-b", VpnPeerPhase.Suspended, "TokenTransferred");
+        // The new owner binds the key again: access resumes after the confirmations.
+        writer(Anvil.PRIVATE_KEY_2).updatePublicKey(contract, tokenB, keyB);
+        mine(1);
+        awaitPhase("node-b", VpnPeerPhase.Active, "TokenActive");
+        setOnTransfer(ChainAccess.OnTransfer.Revoke);
+        awaitPhase("node-b", VpnPeerPhase.Revoked, "TokenTransferred");
+    }
+
+    @Test
+    @Order(6)
+    void keyRotationReplacesTheOldKeyEverywhere() throws Exception {
+        String oldKey = WireGuardKey.generatePrivate().publicKey().toBase64();
+        createPeer("node-c", oldKey);
+        BigInteger tokenC = admin.mint(contract, Anvil.ACCOUNT_1, "node-c", oldKey, "").mintedTokenId();
+        mine(1);
+        awaitPhase("node-c", VpnPeerPhase.Active, "TokenActive");
+
+        String newKey = WireGuardKey.generatePrivate().publicKey().toBase64();
+        writer(Anvil.PRIVATE_KEY_1).updatePublicKey(contract, tokenC, newKey);
+        // The token no longer binds the old key: out at once (fail closed), before any confirmation.
+        awaitPhase("node-c", VpnPeerPhase.Pending, "KeyMismatch");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(peerSet().peers()).noneMatch(p -> p.publicKey().equals(oldKey)));
+
+        client.resources(VpnPeer.class).inNamespace(NS).withName("node-c").edit(p -> {
+            p.getSpec().publicKey = newKey;
+            return p;
+        });
+        mine(1);
+        awaitPhase("node-c", VpnPeerPhase.Active, "TokenActive");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(peerSet().peers()).anyMatch(p -> p.nodeId().equals("node-c") && p.publicKey().equals(newKey)));
+    }
+
+    @Test
+    @Order(7)
+    void malformedTokenDataIsFlagged() throws Exception {
+        createPeer("node-d", WireGuardKey.generatePrivate().publicKey().toBase64());
+        admin.mint(contract, Anvil.ACCOUNT_1, "node-d", "this is not a key", "");
+        mine(2);
+        awaitPhase("node-d", VpnPeerPhase.Denied, "InvalidTokenData");
+        assertThat(peer("node-d").getStatus().message).contains("not a WireGuard public key");
+        assertThat(peerSetNodes()).doesNotContain("node-d");
+    }
+
+    @Test
+    @Order(8)
+    void rpcOutageKeepsTheLastKnownStateAndSaysSo() throws Exception {
+        List<String> before = peerSetNodes();
+        assertThat(before).contains("node-c");
+        anvil.pause();
+        try {
+            await().atMost(WAIT).untilAsserted(() -> assertThat(network().getStatus().conditions)
+                    .anySatisfy(c -> {
+                        assertThat(c.getType()).isEqualTo(Conditions.CHAIN_REACHABLE);
+                        assertThat(c.getStatus()).isEqualTo("False");
+                        assertThat(c.getMessage()).contains("keeping the last known access state");
+                    }));
+            assertThat(peerSetNodes()).isEqualTo(before);
+            assertThat(peer("node-c").getStatus().phase).isEqualTo(VpnPeerPhase.Active);
+        } finally {
+            anvil.resume();
+        }
+        await().atMost(WAIT).untilAsserted(() -> assertThat(network().getStatus().conditions)
+                .anySatisfy(c -> {
+                    assertThat(c.getType()).isEqualTo(Conditions.CHAIN_REACHABLE);
+                    assertThat(c.getStatus()).isEqualTo("True");
+                }));
+    }
+
+    @Test
+    @Order(9)
+    void reorgThatRemovesARevokeIsRewound() throws Exception {
+        BigInteger tokenC = new BigInteger(peer("node-c").getStatus().token.id);
+        admin.revoke(contract, tokenC);
+        awaitPhase("node-c", VpnPeerPhase.Revoked, "TokenRevoked");
+        anvil.rpc("anvil_rollback", "[1]");
+        mine(2);
+        awaitPhase("node-c", VpnPeerPhase.Active, "TokenActive");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(peerSetNodes()).contains("node-c"));
     }
 }
