@@ -65,11 +65,15 @@ public final class LocalDemo {
 
             say("Revoking node-c: removing it from the network's access source ...");
             long t0 = System.nanoTime();
-            client.resources(VpnNetwork.class).inNamespace(NS).withName("dev").edit(dev -> {
-                dev.getSpec().access.devAllowList.nodes = new ArrayList<>(dev.getSpec().access.devAllowList.nodes.stream()
-                        .filter(n -> !"node-c".equals(n.nodeId)).toList());
-                return dev;
-            });
+            VpnNetwork dev = client.resources(VpnNetwork.class).inNamespace(NS).withName("dev").get();
+            List<Object> kept = new ArrayList<>();
+            dev.getSpec().access.devAllowList.nodes.stream().filter(n -> !"node-c".equals(n.nodeId))
+                    .forEach(n -> kept.add(java.util.Map.of("nodeId", n.nodeId, "publicKey", n.publicKey)));
+            // A merge patch like `kubectl patch --type merge`: no lock on the version the operator's status writes move.
+            client.resources(VpnNetwork.class).inNamespace(NS).withName("dev").patch(
+                    io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                    client.getKubernetesSerialization().asJson(java.util.Map.of("spec", java.util.Map.of("access",
+                            java.util.Map.of("devAllowList", java.util.Map.of("nodes", kept))))));
             waitFor(() -> peerSet(client).peers().stream().noneMatch(p -> "node-c".equals(p.nodeId())), 30, "node-c out of the peer set");
             long renderedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             waitFor(() -> phase(client, "node-c") == VpnPeerPhase.Pending, 30, "node-c reported Pending");

@@ -26,6 +26,8 @@ public class VpnNetworkStatus {
         public int suspended;
         public int revoked;
         public int denied;
+        @JsonPropertyDescription("Members admitted without a VpnPeer (access.chain.importUnmatchedTokens).")
+        public Integer outside;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -20,6 +20,11 @@ public interface AccessPolicy {
         return true;
     }
 
+    /** Members the source admits that have no VpnPeer (e.g. DStack TEE instances holding a token); none by default. */
+    default java.util.List<OutsidePeer> outsidePeers(VpnNetwork network, java.util.Set<String> knownNodeIds) {
+        return java.util.List.of();
+    }
+
     /** A short name for status messages and metrics labels, e.g. "devAllowList" or "chain". */
     String sourceName();
 }

@@ -53,6 +53,13 @@ public class MembershipResolver {
         return policies.forNetwork(network).ready(network);
     }
 
+    /** Members without a VpnPeer that the source admits (node ids of existing peers excluded). */
+    public List<OutsidePeer> outsidePeers(VpnNetwork network, Collection<VpnPeer> members) {
+        java.util.Set<String> known = new java.util.HashSet<>();
+        members.forEach(p -> known.add(p.getSpec().nodeId));
+        return policies.forNetwork(network).outsidePeers(network, known);
+    }
+
     /** Peer name to decision for every {@link #members member}, in OLDEST_FIRST order. */
     public Map<String, AccessDecision> resolve(VpnNetwork network, Collection<VpnPeer> peers) {
         AccessPolicy policy = policies.forNetwork(network);

@@ -2,6 +2,10 @@ package io.dstack.vpn.operator.chain;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 import io.dstack.vpn.api.v1alpha1.ChainAccess;
 import io.dstack.vpn.api.v1alpha1.ChainOutagePolicy;
@@ -13,6 +17,7 @@ import io.dstack.vpn.chain.follower.FollowerHealth;
 import io.dstack.vpn.chain.registry.TokenRecord;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.AccessPolicy;
+import io.dstack.vpn.operator.access.OutsidePeer;
 
 /**
  * Admission by the access NFT: a peer is Active iff the newest token carrying its node id is active, has
@@ -50,6 +55,36 @@ public final class ChainAccessPolicy implements AccessPolicy {
             return AccessDecision.of(VpnPeerPhase.Pending, "NoToken", "no access token binds node " + nodeId
                     + "; an admin mints one with: dstack-vpn register <owner> " + nodeId + " --public-key " + peer.getSpec().publicKey);
         }
+        return decideToken(chain, t, peer.getSpec().publicKey, source.registry().head());
+    }
+
+    /**
+     * Active tokens that match no VpnPeer, admitted as outside peers when the network asks for it
+     * ({@code importUnmatchedTokens}): the same rules as for a VpnPeer, with the token's own key.
+     */
+    @Override
+    public List<OutsidePeer> outsidePeers(VpnNetwork network, Set<String> knownNodeIds) {
+        ChainAccess chain = network.getSpec().access.chain;
+        var source = sources.get(network).orElse(null);
+        if (!Boolean.TRUE.equals(chain.importUnmatchedTokens) || source == null || !source.registry().synced()
+                || outageExpired(chain.chainOutage, source.health())) {
+            return List.of();
+        }
+        Map<String, TokenRecord> newest = new TreeMap<>();
+        for (TokenRecord t : source.registry().all()) {
+            if (t.valid() && !knownNodeIds.contains(t.nodeId())) {
+                newest.merge(t.nodeId(), t, (a, b) -> a.tokenId().compareTo(b.tokenId()) >= 0 ? a : b);
+            }
+        }
+        long head = source.registry().head();
+        return newest.values().stream()
+                .filter(t -> decideToken(chain, t, t.publicKey(), head).admitted())
+                .map(t -> new OutsidePeer(t.nodeId(), t.publicKey(), t.tokenId().toString()))
+                .toList();
+    }
+
+    private static AccessDecision decideToken(ChainAccess chain, TokenRecord t, String peerKey, long head) {
+        String nodeId = t.nodeId();
         VpnPeerStatus.TokenRef ref = new VpnPeerStatus.TokenRef();
         ref.id = t.tokenId().toString();
         ref.owner = t.owner();
@@ -72,12 +107,12 @@ public final class ChainAccessPolicy implements AccessPolicy {
                         + " at block " + t.transferredAt() + "; access resumes when the new owner binds a key (policy onTransfer: Suspend)", ref);
             }
         }
-        if (!t.publicKey().equals(peer.getSpec().publicKey)) {
+        if (!t.publicKey().equals(peerKey)) {
             return new AccessDecision(VpnPeerPhase.Pending, "KeyMismatch", "token #" + t.tokenId() + " binds node " + nodeId
-                    + " to key " + t.publicKey() + ", not to this peer's key " + peer.getSpec().publicKey, ref);
+                    + " to key " + t.publicKey() + ", not to this peer's key " + peerKey, ref);
         }
         int needed = chain.grantConfirmations == null ? 2 : chain.grantConfirmations;
-        long have = ChainSource.confirmations(t, source.registry().head());
+        long have = ChainSource.confirmations(t, head);
         if (have < needed) {
             return new AccessDecision(VpnPeerPhase.Pending, "AwaitingConfirmations", "token #" + t.tokenId() + " has " + Math.max(0, have)
                     + " of " + needed + " confirmations", ref);

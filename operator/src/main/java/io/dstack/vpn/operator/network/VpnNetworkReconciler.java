@@ -26,6 +26,7 @@ import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
+import io.dstack.vpn.operator.access.OutsidePeer;
 import io.dstack.vpn.operator.chain.ChainSources;
 import io.dstack.vpn.operator.chain.ChainStatus;
 import io.dstack.vpn.operator.events.EventRecorder;
@@ -161,10 +162,14 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
                 requests.add(new AddressAllocator.Request(p.getMetadata().getName(), p.getSpec().address));
             }
         }
+        List<OutsidePeer> outside = membership.outsidePeers(network, peers);
+        for (OutsidePeer o : outside) {
+            requests.add(new AddressAllocator.Request(o.ipamKey(), null)); // after every VpnPeer: they never displace one
+        }
         AddressAllocator.Result ipam = new AddressAllocator(cidr).allocate(previousAllocations, requests);
 
         List<VpnPeer> admitted = peers.stream().filter(p -> decisions.get(p.getMetadata().getName()).admitted()).toList();
-        PeerSet rendering = PeerSetRenderer.render(network, previousSet, admitted, ipam.assigned());
+        PeerSet rendering = PeerSetRenderer.render(network, previousSet, admitted, outside, ipam.assigned());
         PeerSet set = rendering;
         String peersJson = PeerSetCodec.encode(set);
         String allocationsJson = PeerSetCodec.encodeAllocations(ipam.assigned());
@@ -205,6 +210,7 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         VpnNetworkStatus status = new VpnNetworkStatus();
         status.observedGeneration = generation;
         status.peers = countPhases(decisions);
+        status.peers.outside = outside.isEmpty() ? null : outside.size();
         status.addresses = new VpnNetworkStatus.AddressUsage();
         status.addresses.capacity = ipam.capacity();
         status.addresses.allocated = ipam.assigned().size();

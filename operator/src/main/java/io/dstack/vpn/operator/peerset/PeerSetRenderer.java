@@ -8,6 +8,7 @@ import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.v1alpha1.Topology;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
+import io.dstack.vpn.operator.access.OutsidePeer;
 
 /** Turns a network and its admitted, addressed peers into the one document every agent applies. */
 public final class PeerSetRenderer {
@@ -22,17 +23,27 @@ public final class PeerSetRenderer {
      * @param addresses  peer name to assigned address; admitted peers without one are left out
      */
     public static PeerSet render(VpnNetwork network, PeerSet previous, List<VpnPeer> admitted, Map<String, String> addresses) {
+        return render(network, previous, admitted, List.of(), addresses);
+    }
+
+    /** @param outside members without a VpnPeer, addressed under their {@link OutsidePeer#ipamKey()} */
+    public static PeerSet render(VpnNetwork network, PeerSet previous, List<VpnPeer> admitted, List<OutsidePeer> outside,
+            Map<String, String> addresses) {
         var spec = network.getSpec();
         Topology topology = spec.topology;
         String mode = topology == null || topology.mode == null ? Topology.Mode.Mesh.name() : topology.mode.name();
         List<String> hubs = topology == null || topology.hubs == null || topology.hubs.isEmpty() ? null
                 : topology.hubs.stream().sorted().toList();
-        List<PeerSet.Peer> peers = admitted.stream()
-                .filter(p -> addresses.containsKey(p.getMetadata().getName()))
-                .map(p -> new PeerSet.Peer(p.getSpec().nodeId, p.getSpec().publicKey,
-                        addresses.get(p.getMetadata().getName()), p.getSpec().endpoint,
-                        p.getSpec().transport == null ? "UDP" : p.getSpec().transport.name(),
-                        p.getSpec().persistentKeepalive))
+        List<PeerSet.Peer> peers = java.util.stream.Stream.concat(
+                admitted.stream()
+                        .filter(p -> addresses.containsKey(p.getMetadata().getName()))
+                        .map(p -> new PeerSet.Peer(p.getSpec().nodeId, p.getSpec().publicKey,
+                                addresses.get(p.getMetadata().getName()), p.getSpec().endpoint,
+                                p.getSpec().transport == null ? "UDP" : p.getSpec().transport.name(),
+                                p.getSpec().persistentKeepalive)),
+                outside.stream()
+                        .filter(o -> addresses.containsKey(o.ipamKey()))
+                        .map(o -> new PeerSet.Peer(o.nodeId(), o.publicKey(), addresses.get(o.ipamKey()), null, "UDP", null)))
                 .sorted(Comparator.comparing(PeerSet.Peer::nodeId))
                 .toList();
         PeerSet candidate = new PeerSet(network.getMetadata().getName(), 0, spec.cidr,

@@ -37,6 +37,8 @@ import io.dstack.vpn.testing.RealApiServer;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
 /**
  * The packaged operator with the chain as access source: a real anvil running our contract, the real API
@@ -128,11 +130,14 @@ class ChainAccessIT {
         anvil.rpc("anvil_mine", "[\"0x" + Integer.toHexString(blocks) + "\"]");
     }
 
+    /** A JSON merge patch, as `kubectl patch --type merge` does: no lock on the version status writes keep moving. */
+    static void patchNetwork(String mergePatch) {
+        client.resources(VpnNetwork.class).inNamespace(NS).withName("chain")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch);
+    }
+
     static void setOnTransfer(ChainAccess.OnTransfer policy) {
-        client.resources(VpnNetwork.class).inNamespace(NS).withName("chain").edit(n -> {
-            n.getSpec().access.chain.onTransfer = policy;
-            return n;
-        });
+        patchNetwork("{\"spec\":{\"access\":{\"chain\":{\"onTransfer\":\"" + policy + "\"}}}}");
     }
 
     static ContractWriter writer(String privateKey) {
@@ -219,7 +224,9 @@ class ChainAccessIT {
         long statusMs = (System.nanoTime() - t0) / 1_000_000;
         System.out.printf("revoke in block %d: peer set without the node after %d ms, status Revoked after %d ms (poll 200 ms)%n",
                 receipt.block(), renderedMs, statusMs);
-        assertThat(client.v1().events().inNamespace(NS).list().getItems()).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("AccessRevoked"));
+        // The event is recorded right after the status write.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.v1().events().inNamespace(NS).list().getItems())
+                .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("AccessRevoked")));
     }
 
     @Test
@@ -264,10 +271,8 @@ class ChainAccessIT {
         awaitPhase("node-c", VpnPeerPhase.Pending, "KeyMismatch");
         await().atMost(WAIT).untilAsserted(() -> assertThat(peerSet().peers()).noneMatch(p -> p.publicKey().equals(oldKey)));
 
-        client.resources(VpnPeer.class).inNamespace(NS).withName("node-c").edit(p -> {
-            p.getSpec().publicKey = newKey;
-            return p;
-        });
+        client.resources(VpnPeer.class).inNamespace(NS).withName("node-c")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"publicKey\":\"" + newKey + "\"}}");
         mine(1);
         awaitPhase("node-c", VpnPeerPhase.Active, "TokenActive");
         await().atMost(WAIT).untilAsserted(() -> assertThat(peerSet().peers()).anyMatch(p -> p.nodeId().equals("node-c") && p.publicKey().equals(newKey)));
@@ -319,5 +324,28 @@ class ChainAccessIT {
         mine(2);
         awaitPhase("node-c", VpnPeerPhase.Active, "TokenActive");
         await().atMost(WAIT).untilAsserted(() -> assertThat(peerSetNodes()).contains("node-c"));
+    }
+
+    @Test
+    @Order(10)
+    void tokensWithoutAVpnPeerJoinAsOutsidePeersWhenAsked() throws Exception {
+        String teeKey = WireGuardKey.generatePrivate().publicKey().toBase64();
+        BigInteger tee = admin.mint(contract, Anvil.ACCOUNT_1, "tee-1", teeKey, "").mintedTokenId();
+        mine(2);
+        Thread.sleep(500);
+        assertThat(peerSetNodes()).as("not imported unless the network asks").doesNotContain("tee-1");
+
+        patchNetwork("{\"spec\":{\"access\":{\"chain\":{\"importUnmatchedTokens\":true}}}}");
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(peerSet().peers()).anySatisfy(p -> {
+                assertThat(p.nodeId()).isEqualTo("tee-1");
+                assertThat(p.publicKey()).isEqualTo(teeKey);
+                assertThat(p.address()).startsWith("10.77.0.");
+                assertThat(p.endpoint()).isNull();
+            });
+            assertThat(network().getStatus().peers.outside).isEqualTo(1);
+        });
+        admin.revoke(contract, tee);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(peerSetNodes()).doesNotContain("tee-1"));
     }
 }

@@ -131,9 +131,12 @@ class OperatorIT {
         assertThat(set.peers()).extracting(PeerSet.Peer::address).containsExactlyInAnyOrderElementsOf(addrs.values());
         assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(set.generation());
 
-        var events = client.v1().events().inNamespace(NS).list().getItems();
-        assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("AccessGranted"));
-        assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("PeerAdded"));
+        // Events are recorded right after the writes they describe.
+        await().atMost(WAIT).untilAsserted(() -> {
+            var events = client.v1().events().inNamespace(NS).list().getItems();
+            assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("AccessGranted"));
+            assertThat(events).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("PeerAdded"));
+        });
     }
 
     @Test
