@@ -18,6 +18,8 @@ public final class Conditions {
     public static final String CHAIN_SYNCED = "ChainSynced";
     /** Network (chain source): the last poll reached an RPC endpoint. False during outages. */
     public static final String CHAIN_REACHABLE = "ChainReachable";
+    /** Network (chain source): no unusable tokens, duplicate active node ids or undecodable logs. */
+    public static final String CHAIN_DATA_VALID = "ChainDataValid";
     /** Peer: the access source admits this node id with this key. */
     public static final String ADMITTED = "Admitted";
 

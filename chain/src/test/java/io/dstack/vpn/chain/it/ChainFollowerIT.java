@@ -207,4 +207,19 @@ class ChainFollowerIT {
         // chainId + one batch for 2 tokens + latest block + logs of one block (or a small range): no scan from block 0.
         assertThat(used).isLessThanOrEqualTo(10);
     }
+
+    @Test
+    void revokedAndReMintedNodeIdFollowsTheNewestToken() throws Exception {
+        BigInteger first = mint("node-a", key());
+        chain.owner.revoke(chain.contract, first);
+        String newKey = key();
+        BigInteger second = mint("node-a", newKey);
+        follower.poll();
+        TokenRecord latest = registry.latestFor("node-a").orElseThrow();
+        assertThat(latest.tokenId()).isEqualTo(second);
+        assertThat(latest.active()).isTrue();
+        assertThat(latest.publicKey()).isEqualTo(newKey);
+        assertThat(token(first).active()).isFalse();
+        assertThat(registry.duplicateNodeIds()).isEmpty();
+    }
 }

@@ -1,6 +1,10 @@
 package io.dstack.vpn.operator.chain;
 
+import java.math.BigInteger;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.v1alpha1.ChainOutagePolicy;
@@ -42,6 +46,7 @@ public final class ChainStatus {
             conditions.set(Conditions.CHAIN_SYNCED, true, "Synced", "following block " + h.checkpoint() + " (head " + h.head()
                     + "), " + h.tokens() + " tokens");
         }
+        dataQuality(sources, network, conditions);
         if (h.error() == null) {
             conditions.set(Conditions.CHAIN_REACHABLE, true, "RpcAvailable", "last poll succeeded");
         } else {
@@ -51,6 +56,37 @@ public final class ChainStatus {
                     + (suspends ? "peers are suspended once the grace period " + outage.gracePeriod + " has passed"
                             : "keeping the last known access state (policy KeepLastKnown)"));
         }
+    }
+
+    /** Chain data is untrusted: unusable tokens, node ids with several active tokens and undecodable logs are named here. */
+    private static void dataQuality(ChainSources sources, VpnNetwork network, ConditionSet conditions) {
+        var source = sources.get(network).orElse(null);
+        if (source == null) {
+            return;
+        }
+        var registry = source.registry();
+        List<String> invalid = registry.all().stream().filter(t -> !t.valid())
+                .map(t -> "#" + t.tokenId()).limit(10).toList();
+        long invalidCount = registry.all().stream().filter(t -> !t.valid()).count();
+        Map<String, List<BigInteger>> duplicates = registry.duplicateNodeIds();
+        List<String> malformed = registry.problems();
+        if (invalidCount == 0 && duplicates.isEmpty() && malformed.isEmpty()) {
+            conditions.set(Conditions.CHAIN_DATA_VALID, true, "Valid", "every token carries a DNS-safe node id and a WireGuard key");
+            return;
+        }
+        List<String> parts = new ArrayList<>();
+        if (invalidCount > 0) {
+            parts.add(invalidCount + " unusable token(s) (" + String.join(", ", invalid) + (invalidCount > 10 ? ", …" : "")
+                    + "); their peers are Denied");
+        }
+        if (!duplicates.isEmpty()) {
+            parts.add("node ids with several active tokens, the newest wins: " + duplicates.entrySet().stream().limit(10)
+                    .map(e -> e.getKey() + " " + e.getValue()).toList());
+        }
+        if (!malformed.isEmpty()) {
+            parts.add(malformed.size() + " undecodable log(s), latest: " + malformed.get(malformed.size() - 1));
+        }
+        conditions.set(Conditions.CHAIN_DATA_VALID, false, "InvalidChainData", String.join("; ", parts));
     }
 
     private ChainStatus() {

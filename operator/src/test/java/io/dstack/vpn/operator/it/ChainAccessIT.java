@@ -287,6 +287,11 @@ class ChainAccessIT {
         awaitPhase("node-d", VpnPeerPhase.Denied, "InvalidTokenData");
         assertThat(peer("node-d").getStatus().message).contains("not a WireGuard public key");
         assertThat(peerSetNodes()).doesNotContain("node-d");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(network().getStatus().conditions).anySatisfy(c -> {
+            assertThat(c.getType()).isEqualTo(Conditions.CHAIN_DATA_VALID);
+            assertThat(c.getStatus()).isEqualTo("False");
+            assertThat(c.getMessage()).contains("unusable token");
+        }));
     }
 
     @Test
