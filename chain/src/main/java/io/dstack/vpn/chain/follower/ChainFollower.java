@@ -39,6 +39,8 @@ import io.dstack.vpn.chain.rpc.RpcException;
  */
 public final class ChainFollower {
     private static final Logger LOG = LoggerFactory.getLogger(ChainFollower.class);
+    /** How long one poll may keep reading ranges while behind the head. */
+    private static final long CATCH_UP_BUDGET_NANOS = 2_000_000_000L;
 
     private final RpcClient rpc;
     private final FollowerConfig config;
@@ -88,7 +90,12 @@ public final class ChainFollower {
             if (!initialized) {
                 initialize();
             }
-            step();
+            // Catching up (first sync, after an outage) reads range after range within one poll, so a long
+            // history is not paced by the poll interval; steady state is one step.
+            long deadline = System.nanoTime() + CATCH_UP_BUDGET_NANOS;
+            do {
+                step();
+            } while (checkpoint.number() < head && System.nanoTime() < deadline);
             resyncIfDue();
             error = null;
             lastSuccess = clock.instant();
@@ -120,6 +127,7 @@ public final class ChainFollower {
         if (savedCheckpoint != null) {
             TokenReader.Snapshot s = reader.readAt(savedCheckpoint.tokenIds(), savedCheckpoint.block());
             registry.load(s.states(), savedCheckpoint.block(), savedCheckpoint.history());
+            registry.report(s.problems());
             checkpoint = new BlockRef(savedCheckpoint.block(), savedCheckpoint.hash(), null);
             knownHashes.put(checkpoint.number(), checkpoint.hash());
             LOG.info("resumed from checkpoint block {} with {} tokens", savedCheckpoint.block(), s.states().size());
@@ -167,10 +175,13 @@ public final class ChainFollower {
                     "toBlock", "0x" + Long.toHexString(to), "address", config.contractAddress(),
                     "topics", List.of(AccessContract.FOLLOWED_TOPICS))));
         } catch (RpcException e) {
-            if (range > 1 && looksLikeRangeLimit(e)) {
+            // A range limit, or a read too large to answer in time: halve (it doubles again on success).
+            if (range > 1 && (e.retryable() || looksLikeRangeLimit(e))) {
                 range = Math.max(1, range / 2);
-                LOG.info("eth_getLogs range too large; trying {} blocks", range);
-                return;
+                LOG.info("eth_getLogs over {} blocks failed ({}); trying {} blocks", range * 2, e.getMessage(), range);
+                if (looksLikeRangeLimit(e)) {
+                    return; // the RPC answered: not an outage
+                }
             }
             throw e;
         }
@@ -197,8 +208,12 @@ public final class ChainFollower {
         if (!events.isEmpty()) {
             listener.eventsApplied(events.size());
         }
+        Set<String> rotatedInTx = new HashSet<>();
+        events.stream().filter(e -> e instanceof AccessEvent.KeyRotated).forEach(e -> rotatedInTx.add(e.at().txHash()));
         for (AccessEvent e : events) {
-            if (e instanceof AccessEvent.OwnerKeyUpdated o) {
+            // The prototype's PublicKeyUpdated names no token: re-read the owner's tokens, unless the same
+            // transaction also said which token (our contract's NodeKeyRotated).
+            if (e instanceof AccessEvent.OwnerKeyUpdated o && !rotatedInTx.contains(e.at().txHash())) {
                 touched.addAll(registry.ownedBy(o.owner()));
                 rereadAt(registry.ownedBy(o.owner()), e.at().block());
             }
@@ -277,6 +292,7 @@ public final class ChainFollower {
         }
         TokenReader.Snapshot s = reader.readAt(ids, block);
         registry.reconcile(s.states(), s.missing(), block);
+        registry.report(s.problems());
         return ids.size();
     }
 
@@ -289,6 +305,7 @@ public final class ChainFollower {
         registry.all().forEach(t -> ids.add(t.tokenId()));
         TokenReader.Snapshot s = reader.readAt(ids, checkpoint.number());
         int corrected = registry.reconcile(s.states(), s.missing(), checkpoint.number());
+        registry.report(s.problems());
         if (corrected > 0) {
             LOG.warn("resync at block {} corrected {} of {} tokens: events were missed", checkpoint.number(), corrected, ids.size());
         }

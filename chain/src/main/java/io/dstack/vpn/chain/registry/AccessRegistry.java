@@ -209,6 +209,11 @@ public final class AccessRegistry {
         }
     }
 
+    /** Records problems found while reading token state (undecodable return data). */
+    public void report(List<String> found) {
+        problems.addAll(found);
+    }
+
     /** Data problems seen in logs (malformed events), most recent last, at most 50 kept. */
     public List<String> problems() {
         while (problems.size() > 50) {

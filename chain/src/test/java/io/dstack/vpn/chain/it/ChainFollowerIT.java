@@ -171,6 +171,15 @@ class ChainFollowerIT {
         follower.poll();
         chain.anvil.pause();
         try {
+            // SIGSTOP is asynchronous: make sure anvil has stopped answering before polling.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+                try {
+                    chain.anvil.rpc("eth_chainId", "[]", Duration.ofMillis(200));
+                    return false;
+                } catch (java.io.IOException timedOut) {
+                    return true;
+                }
+            });
             follower.poll();
             FollowerHealth h = follower.health();
             assertThat(h.error()).isNotNull();

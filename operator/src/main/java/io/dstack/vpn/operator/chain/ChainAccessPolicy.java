@@ -53,7 +53,7 @@ public final class ChainAccessPolicy implements AccessPolicy {
         TokenRecord t = source.registry().latestFor(nodeId).orElse(null);
         if (t == null) {
             return AccessDecision.of(VpnPeerPhase.Pending, "NoToken", "no access token binds node " + nodeId
-                    + "; an admin mints one with: dstack-vpn register <owner> " + nodeId + " --public-key " + peer.getSpec().publicKey);
+                    + "; the contract owner mints one: mintNodeAccess(<holder>, \"" + nodeId + "\", \"" + peer.getSpec().publicKey + "\", \"\")");
         }
         return decideToken(chain, t, peer.getSpec().publicKey, source.registry().head());
     }
