@@ -80,7 +80,7 @@ public final class ContractWriter {
 
     private Receipt awaitReceipt(String hash) {
         long deadline = System.nanoTime() + receiptTimeout.toNanos();
-        long sleepMs = 20;
+        long sleepMs = 2; // a quick first look (automining dev chains), then back off to 250 ms
         while (System.nanoTime() < deadline) {
             JsonNode r = rpc.call("eth_getTransactionReceipt", hash);
             if (r != null && !r.isNull()) {
@@ -100,7 +100,7 @@ public final class ContractWriter {
                 Thread.currentThread().interrupt();
                 throw new RpcException("interrupted waiting for " + hash, false, null, e);
             }
-            sleepMs = Math.min(500, sleepMs * 2);
+            sleepMs = Math.min(250, sleepMs * 2);
         }
         throw new RpcException("no receipt for " + hash + " within " + receiptTimeout.toSeconds() + " s", true, null, null);
     }
