@@ -1,15 +1,12 @@
 package io.dstack.vpn.chain.it;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
+import io.dstack.vpn.chain.contract.ContractArtifact;
 import io.dstack.vpn.chain.contract.ContractWriter;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcException;
@@ -43,10 +40,8 @@ final class TestChain implements AutoCloseable {
         contract = owner.deploy(bytecode()).contractAddress();
     }
 
-    static String bytecode() throws IOException {
-        Path artifact = Path.of(System.getProperty("dstack.repo.root", "..")).resolve("contracts/build/DstackAccessNFT.json");
-        JsonNode json = new ObjectMapper().readTree(Files.readString(artifact));
-        return json.get("bytecode").asText();
+    static String bytecode() {
+        return ContractArtifact.bytecode(Path.of(System.getProperty("dstack.repo.root", "..")));
     }
 
     void mine(int blocks) throws IOException {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.math.BigInteger;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 
@@ -14,8 +13,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.peerset.PeerSet;
@@ -28,6 +25,7 @@ import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.api.v1alpha1.VpnPeerSpec;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
+import io.dstack.vpn.chain.contract.ContractArtifact;
 import io.dstack.vpn.chain.contract.ContractWriter;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcListener;
@@ -62,8 +60,7 @@ class ChainAccessIT {
         anvil = Anvil.start(Anvil.Options.defaults());
         RpcClient rpc = RpcClient.of(List.of(anvil.rpcUrl()), RpcListener.NONE);
         admin = new ContractWriter(rpc, Anvil.PRIVATE_KEY_0, Anvil.BASE_CHAIN_ID, Duration.ofSeconds(30));
-        String bytecode = new ObjectMapper().readTree(Files.readString(RealApiServer.repoRoot().resolve("contracts/build/DstackAccessNFT.json")))
-                .get("bytecode").asText();
+        String bytecode = ContractArtifact.bytecode(RealApiServer.repoRoot());
         contract = admin.deploy(bytecode).contractAddress();
 
         RealApiServer api = RealApiServer.get();

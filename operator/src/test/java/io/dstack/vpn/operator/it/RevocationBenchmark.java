@@ -3,7 +3,6 @@ package io.dstack.vpn.operator.it;
 import static org.awaitility.Awaitility.await;
 
 import java.math.BigInteger;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -11,8 +10,6 @@ import java.util.List;
 import java.util.Locale;
 
 import org.junit.jupiter.api.Test;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.AccessSource;
@@ -23,6 +20,7 @@ import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.api.v1alpha1.VpnPeerSpec;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
+import io.dstack.vpn.chain.contract.ContractArtifact;
 import io.dstack.vpn.chain.contract.ContractWriter;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcListener;
@@ -55,8 +53,7 @@ class RevocationBenchmark {
         try (Anvil anvil = Anvil.start(Anvil.Options.defaults())) {
             RpcClient rpc = RpcClient.of(List.of(anvil.rpcUrl()), RpcListener.NONE);
             ContractWriter admin = new ContractWriter(rpc, Anvil.PRIVATE_KEY_0, Anvil.BASE_CHAIN_ID, Duration.ofSeconds(30));
-            String bytecode = new ObjectMapper().readTree(Files.readString(RealApiServer.repoRoot().resolve("contracts/build/DstackAccessNFT.json")))
-                    .get("bytecode").asText();
+            String bytecode = ContractArtifact.bytecode(RealApiServer.repoRoot());
             String contract = admin.deploy(bytecode).contractAddress();
             KubernetesClient client = RealApiServer.get().client();
             client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).serverSideApply();
