@@ -1,0 +1,232 @@
+package io.dstack.vpn.agent;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.dstack.vpn.agent.device.UapiDevice;
+import io.dstack.vpn.agent.device.WgToolsDevice;
+import io.dstack.vpn.agent.device.WireGuardDevice;
+import io.dstack.vpn.agent.node.InterfaceSetup;
+import io.dstack.vpn.agent.node.KeyStore;
+import io.dstack.vpn.agent.peers.DesiredPeer;
+import io.dstack.vpn.agent.peers.PeerDiff;
+import io.dstack.vpn.agent.peers.PeerSetView;
+import io.dstack.vpn.agent.uapi.DeviceState;
+import io.dstack.vpn.agent.uapi.UapiClient;
+import io.dstack.vpn.api.VpnLabels;
+import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.v1alpha1.VpnPeer;
+import io.dstack.vpn.api.wireguard.WireGuardKey;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+
+/**
+ * The node agent: holds the node's key, publishes its VpnPeer, watches the network's peer set through the
+ * API and applies it to WireGuard as per-peer changes, and reports what it applied. Applies run on one
+ * thread, so a burst of peer-set updates collapses into the newest.
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+    private final AgentConfig config;
+    private final KubernetesClient client;
+    private final WireGuardDevice device;
+    private final InterfaceSetup interfaceSetup;
+    private final StatusReporter status;
+    private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "agent-apply");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AgentMetrics metrics = new AgentMetrics();
+    private final AtomicLong pendingVersion = new AtomicLong();
+    private volatile PeerSet latest;
+    private SharedIndexInformer<ConfigMap> informer;
+    private AgentHttp http;
+    private WireGuardKey key;
+    private String lastOwnAddress;
+
+    public Agent(AgentConfig config, KubernetesClient client) {
+        this.config = config;
+        this.client = client;
+        this.device = "wgtools".equals(config.backend()) ? new WgToolsDevice(config.iface(), config.commandPrefix())
+                : new UapiDevice(new UapiClient(config.uapiSocket()));
+        this.interfaceSetup = new InterfaceSetup(config.iface(), config.commandPrefix());
+        this.status = new StatusReporter(client, config);
+    }
+
+    public static void main(String[] args) throws Exception {
+        AgentConfig config = AgentConfig.fromEnv(System.getenv());
+        KubernetesClient client = new KubernetesClientBuilder().build();
+        Agent agent = new Agent(config, client);
+        Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "agent-shutdown"));
+        agent.start();
+        Thread.currentThread().join();
+    }
+
+    public void start() throws IOException {
+        key = new KeyStore(config.keyDir()).loadOrCreate();
+        String publicKey = key.publicKey().toBase64();
+        LOG.info("node {} uses public key {} (private key in {})", config.nodeId(), publicKey, config.keyDir());
+        publishPeer(publicKey);
+        http = AgentHttp.start(config.httpPort(), metrics, () -> latest != null);
+        DeviceState state = device.state();
+        if (!publicKey.equals(state.publicKeyOfPrivate())) {
+            device.configure(key, 51820);
+        }
+        informer = client.configMaps().inNamespace(config.namespace())
+                .withName(PeerSetCodec.configMapName(config.network()))
+                .inform(new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(ConfigMap cm) {
+                        received(cm);
+                    }
+
+                    @Override
+                    public void onUpdate(ConfigMap old, ConfigMap cm) {
+                        received(cm);
+                    }
+
+                    @Override
+                    public void onDelete(ConfigMap cm, boolean unknown) {
+                        // Keep the last applied peers: a lost ConfigMap is re-rendered by the operator.
+                    }
+                });
+        worker.scheduleWithFixedDelay(this::reportStats, config.statsSeconds(), config.statsSeconds(), TimeUnit.SECONDS);
+    }
+
+    /** Creates or updates this node's VpnPeer spec (server-side apply: only the fields the agent owns). */
+    private void publishPeer(String publicKey) {
+        VpnPeer peer = new VpnPeer();
+        peer.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(config.peerName())
+                .withNamespace(config.namespace()).addToLabels(VpnLabels.NETWORK, config.network()).build());
+        peer.setSpec(new io.dstack.vpn.api.v1alpha1.VpnPeerSpec());
+        peer.getSpec().network = config.network();
+        peer.getSpec().nodeId = config.nodeId();
+        peer.getSpec().publicKey = publicKey;
+        peer.getSpec().endpoint = config.endpoint();
+        peer.getSpec().nodeName = config.nodeName();
+        client.resource(peer).inNamespace(config.namespace())
+                .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
+                        .withFieldManager(VpnLabels.FIELD_MANAGER_AGENT).withForce(true).build());
+    }
+
+    private void received(ConfigMap cm) {
+        if (cm.getData() == null || cm.getData().get(PeerSetCodec.PEERS_KEY) == null) {
+            return;
+        }
+        try {
+            latest = PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY));
+        } catch (IllegalArgumentException e) {
+            LOG.warn("ignoring an unreadable peer set: {}", e.getMessage());
+            return;
+        }
+        long version = pendingVersion.incrementAndGet();
+        worker.execute(() -> {
+            if (version == pendingVersion.get()) {
+                applyLatest();
+            }
+        });
+    }
+
+    /** Diff and apply the newest peer set; report the generation at once. */
+    void applyLatest() {
+        PeerSet set = latest;
+        if (set == null) {
+            return;
+        }
+        long start = System.nanoTime();
+        try {
+            String own = set.peers().stream().filter(p -> p.nodeId().equals(config.nodeId())).map(PeerSet.Peer::address)
+                    .findFirst().orElse(null);
+            if (lastOwnAddress == null || !lastOwnAddress.equals(own)) {
+                interfaceSetup.apply(own, set.cidr(), set.mtu());
+                lastOwnAddress = own;
+            }
+            List<DesiredPeer> desired = resolveEndpoints(PeerSetView.desiredFor(set, config.nodeId()));
+            DeviceState before = device.state();
+            if (before.listenPort() != set.listenPort()) {
+                device.configure(key, set.listenPort());
+            }
+            List<PeerDiff.Change> changes = PeerDiff.compute(desired, before.peers());
+            device.apply(changes);
+            long nanos = System.nanoTime() - start;
+            metrics.applied(set.generation(), desired.size(), changes.size(), nanos);
+            LOG.info("applied peer set generation {}: {} peers, {} changes in {} ms", set.generation(), desired.size(), changes.size(),
+                    nanos / 1_000_000);
+            status.report(set.generation(), desired.size(), device.state(), null);
+        } catch (IOException | RuntimeException e) {
+            metrics.failed();
+            LOG.warn("applying peer set generation {} failed: {}", set.generation(), e.getMessage());
+            try {
+                status.report(set.generation() - 1, 0, null, e.getMessage());
+            } catch (RuntimeException reportFailed) {
+                LOG.warn("could not report the failure: {}", reportFailed.getMessage());
+            }
+            worker.schedule(this::applyLatest, 5, TimeUnit.SECONDS);
+        }
+    }
+
+    private void reportStats() {
+        PeerSet set = latest;
+        if (set == null || metrics.appliedGeneration() != set.generation()) {
+            return;
+        }
+        try {
+            DeviceState state = device.state();
+            metrics.peers(state.peers().size());
+            status.report(set.generation(), state.peers().size(), state, null);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("stats report failed: {}", e.getMessage());
+        }
+    }
+
+    /** The device wants ip:port: resolve DNS names now; an unresolvable one is left out (that peer dials in). */
+    private static List<DesiredPeer> resolveEndpoints(List<DesiredPeer> peers) {
+        List<DesiredPeer> out = new ArrayList<>(peers.size());
+        for (DesiredPeer p : peers) {
+            String endpoint = p.endpoint();
+            if (endpoint != null && !endpoint.startsWith("[") && !Character.isDigit(endpoint.charAt(0))) {
+                int colon = endpoint.lastIndexOf(':');
+                try {
+                    endpoint = InetAddress.getByName(endpoint.substring(0, colon)).getHostAddress() + endpoint.substring(colon);
+                } catch (UnknownHostException e) {
+                    LOG.warn("cannot resolve the endpoint of {} ({}); the peer is configured without one", p.nodeId(), endpoint);
+                    endpoint = null;
+                }
+            }
+            out.add(new DesiredPeer(p.nodeId(), p.publicKey(), endpoint, p.allowedIps(), p.keepalive()));
+        }
+        return out;
+    }
+
+    /** Stops watching and reporting; leaves the interface and its peers in place, so traffic goes on. */
+    @Override
+    public void close() {
+        if (informer != null) {
+            informer.close();
+        }
+        worker.shutdownNow();
+        if (http != null) {
+            http.stop();
+        }
+        client.close();
+        LOG.info("agent stopped; {} keeps its configuration", config.iface());
+    }
+}

@@ -1,0 +1,49 @@
+package io.dstack.vpn.agent;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The agent's settings, from the environment (the DaemonSet sets them). NETNS exists for simulations: it
+ * runs the agent on the host but the interface commands inside a network namespace.
+ */
+public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
+        String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds) {
+
+    public static AgentConfig fromEnv(Map<String, String> env) {
+        String nodeName = env.getOrDefault("NODE_NAME", "");
+        String iface = env.getOrDefault("WG_INTERFACE", "dvpn0");
+        return new AgentConfig(
+                required(env, "NAMESPACE"),
+                required(env, "NETWORK"),
+                env.getOrDefault("NODE_ID", nodeName),
+                nodeName.isEmpty() ? null : nodeName,
+                Path.of(env.getOrDefault("KEY_DIR", "/var/lib/dstack-vpn")),
+                iface,
+                env.getOrDefault("WG_BACKEND", "uapi"),
+                Path.of(env.getOrDefault("UAPI_SOCKET", "/var/run/wireguard/" + iface + ".sock")),
+                env.get("ENDPOINT"),
+                env.get("NETNS"),
+                Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
+                Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")));
+    }
+
+    private static String required(Map<String, String> env, String name) {
+        String v = env.get(name);
+        if (v == null || v.isBlank()) {
+            throw new IllegalArgumentException("environment variable " + name + " is required");
+        }
+        return v;
+    }
+
+    /** Prefix for interface commands: empty on a node, {@code ip netns exec <ns>} in a simulation. */
+    public List<String> commandPrefix() {
+        return netns == null || netns.isBlank() ? List.of() : List.of("ip", "netns", "exec", netns);
+    }
+
+    /** VpnPeer name: one per node and network. */
+    public String peerName() {
+        return network + "-" + nodeId;
+    }
+}

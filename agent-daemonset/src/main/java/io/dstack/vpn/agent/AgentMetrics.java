@@ -1,0 +1,42 @@
+package io.dstack.vpn.agent;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A few counters and gauges, exposed in Prometheus text form at /metrics. */
+final class AgentMetrics {
+    private final AtomicLong generation = new AtomicLong(-1);
+    private final AtomicLong peers = new AtomicLong();
+    private final AtomicLong applies = new AtomicLong();
+    private final AtomicLong changes = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong lastApplyNanos = new AtomicLong();
+
+    void applied(long gen, int peerCount, int changeCount, long nanos) {
+        generation.set(gen);
+        peers.set(peerCount);
+        applies.incrementAndGet();
+        changes.addAndGet(changeCount);
+        lastApplyNanos.set(nanos);
+    }
+
+    void failed() {
+        failures.incrementAndGet();
+    }
+
+    void peers(int n) {
+        peers.set(n);
+    }
+
+    long appliedGeneration() {
+        return generation.get();
+    }
+
+    String prometheus() {
+        return "# TYPE dstack_vpn_agent_applied_generation gauge\ndstack_vpn_agent_applied_generation " + generation.get() + "\n"
+                + "# TYPE dstack_vpn_agent_peers gauge\ndstack_vpn_agent_peers " + peers.get() + "\n"
+                + "# TYPE dstack_vpn_agent_applies_total counter\ndstack_vpn_agent_applies_total " + applies.get() + "\n"
+                + "# TYPE dstack_vpn_agent_peer_changes_total counter\ndstack_vpn_agent_peer_changes_total " + changes.get() + "\n"
+                + "# TYPE dstack_vpn_agent_apply_failures_total counter\ndstack_vpn_agent_apply_failures_total " + failures.get() + "\n"
+                + "# TYPE dstack_vpn_agent_last_apply_seconds gauge\ndstack_vpn_agent_last_apply_seconds " + lastApplyNanos.get() / 1e9 + "\n";
+    }
+}

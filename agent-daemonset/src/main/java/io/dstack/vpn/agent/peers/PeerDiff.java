@@ -1,0 +1,89 @@
+package io.dstack.vpn.agent.peers;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+import io.dstack.vpn.agent.uapi.PeerState;
+import io.dstack.vpn.agent.uapi.UapiClient;
+
+/**
+ * The minimal set of per-peer changes from what the device has to what it should have. A peer whose
+ * configuration is unchanged is not touched (its session and handshake stay), so an agent restart or a
+ * re-applied generation costs nothing; a replace-all would drop every session.
+ */
+public final class PeerDiff {
+
+    public sealed interface Change {
+        String publicKey();
+    }
+
+    public record Remove(String publicKey) implements Change {
+    }
+
+    /** Add a peer, or update an existing one ({@code existing}: only its changed settings are sent). */
+    public record Upsert(DesiredPeer peer, boolean existing) implements Change {
+        @Override
+        public String publicKey() {
+            return peer.publicKey();
+        }
+    }
+
+    public static List<Change> compute(List<DesiredPeer> desired, Map<String, PeerState> actual) {
+        List<Change> changes = new ArrayList<>();
+        Set<String> wanted = new HashSet<>();
+        for (DesiredPeer d : desired) {
+            wanted.add(d.publicKey());
+        }
+        for (String key : actual.keySet()) {
+            if (!wanted.contains(key)) {
+                changes.add(new Remove(key));
+            }
+        }
+        for (DesiredPeer d : desired) {
+            PeerState have = actual.get(d.publicKey());
+            if (have == null) {
+                changes.add(new Upsert(d, false));
+            } else if (!sameConfig(d, have)) {
+                changes.add(new Upsert(d, true));
+            }
+        }
+        return changes;
+    }
+
+    /** The device resolves endpoints and reports them as ip:port: compare only when we asked for one. */
+    static boolean sameConfig(DesiredPeer d, PeerState have) {
+        boolean endpointOk = d.endpoint() == null || Objects.equals(d.endpoint(), have.endpoint());
+        return endpointOk && d.keepalive() == have.persistentKeepalive()
+                && new HashSet<>(d.allowedIps()).equals(new HashSet<>(have.allowedIps()));
+    }
+
+    /** The UAPI set body for these changes: removals first, so a re-used address is free before it is added. */
+    public static String toUapi(List<Change> changes) {
+        StringBuilder sb = new StringBuilder();
+        changes.stream().filter(c -> c instanceof Remove).forEach(c ->
+                sb.append("public_key=").append(UapiClient.hex(c.publicKey())).append("\nremove=true\n"));
+        for (Change c : changes) {
+            if (c instanceof Upsert u) {
+                DesiredPeer p = u.peer();
+                sb.append("public_key=").append(UapiClient.hex(p.publicKey())).append('\n');
+                if (u.existing()) {
+                    sb.append("update_only=true\n");
+                }
+                if (p.endpoint() != null) {
+                    sb.append("endpoint=").append(p.endpoint()).append('\n');
+                }
+                sb.append("persistent_keepalive_interval=").append(p.keepalive()).append('\n');
+                sb.append("replace_allowed_ips=true\n");
+                p.allowedIps().forEach(ip -> sb.append("allowed_ip=").append(ip).append('\n'));
+            }
+        }
+        return sb.toString();
+    }
+
+    private PeerDiff() {
+    }
+}
