@@ -18,6 +18,7 @@ import io.dstack.vpn.agent.device.WgToolsDevice;
 import io.dstack.vpn.agent.device.WireGuardDevice;
 import io.dstack.vpn.agent.node.InterfaceSetup;
 import io.dstack.vpn.agent.node.KeyStore;
+import io.dstack.vpn.agent.node.WireGuardGoSupervisor;
 import io.dstack.vpn.agent.peers.DesiredPeer;
 import io.dstack.vpn.agent.peers.PeerDiff;
 import io.dstack.vpn.agent.peers.PeerSetView;
@@ -60,7 +61,8 @@ public final class Agent implements AutoCloseable {
     private SharedIndexInformer<ConfigMap> informer;
     private AgentHttp http;
     private WireGuardKey key;
-    private String lastOwnAddress;
+    private volatile String lastOwnAddress;
+    private WireGuardGoSupervisor supervisor;
 
     public Agent(AgentConfig config, KubernetesClient client) {
         this.config = config;
@@ -86,6 +88,13 @@ public final class Agent implements AutoCloseable {
         LOG.info("node {} uses public key {} (private key in {})", config.nodeId(), publicKey, config.keyDir());
         publishPeer(publicKey);
         http = AgentHttp.start(config.httpPort(), metrics, () -> latest != null);
+        if (config.startWireGuardGo()) {
+            supervisor = new WireGuardGoSupervisor(config.iface(), config.uapiSocket(), config.commandPrefix(), () -> {
+                lastOwnAddress = null; // a new device: address, key and every peer again
+                worker.execute(this::reconfigureAndApply);
+            });
+            supervisor.ensureRunning();
+        }
         DeviceState state = device.state();
         if (!publicKey.equals(state.publicKeyOfPrivate())) {
             device.configure(key, 51820);
@@ -143,6 +152,15 @@ public final class Agent implements AutoCloseable {
                 applyLatest();
             }
         });
+    }
+
+    private void reconfigureAndApply() {
+        try {
+            device.configure(key, latest == null ? 51820 : latest.listenPort());
+        } catch (IOException e) {
+            LOG.warn("could not configure the restarted device: {}", e.getMessage());
+        }
+        applyLatest();
     }
 
     /** Diff and apply the newest peer set; report the generation at once. */
@@ -223,6 +241,9 @@ public final class Agent implements AutoCloseable {
             informer.close();
         }
         worker.shutdownNow();
+        if (supervisor != null) {
+            supervisor.close();
+        }
         if (http != null) {
             http.stop();
         }

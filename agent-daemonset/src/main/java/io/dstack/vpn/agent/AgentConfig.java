@@ -9,7 +9,7 @@ import java.util.Map;
  * runs the agent on the host but the interface commands inside a network namespace.
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
-        String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds) {
+        String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds, boolean startWireGuardGo) {
 
     public static AgentConfig fromEnv(Map<String, String> env) {
         String nodeName = env.getOrDefault("NODE_NAME", "");
@@ -26,7 +26,8 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 env.get("ENDPOINT"),
                 env.get("NETNS"),
                 Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
-                Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")));
+                Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")),
+                Boolean.parseBoolean(env.getOrDefault("START_WIREGUARD_GO", "false")));
     }
 
     private static String required(Map<String, String> env, String name) {
