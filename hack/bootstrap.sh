@@ -14,6 +14,7 @@ require_cmd "$(go_bin)"
 
 hack/provision-kube-binaries.sh
 hack/install-chain-tools.sh
+hack/install-wireguard.sh
 
 log "Maven wrapper and dependencies (cached in ~/.m2)"
 ./mvnw -B -q -DskipTests install >/dev/null

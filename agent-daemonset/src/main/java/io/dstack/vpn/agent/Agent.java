@@ -62,6 +62,8 @@ public final class Agent implements AutoCloseable {
     private AgentHttp http;
     private WireGuardKey key;
     private volatile String lastOwnAddress;
+    /** What the device holds, as far as the agent knows; null = ask the device. Touched on the worker thread only. */
+    private DeviceModel known;
     private WireGuardGoSupervisor supervisor;
 
     public Agent(AgentConfig config, KubernetesClient client) {
@@ -91,7 +93,10 @@ public final class Agent implements AutoCloseable {
         if (config.startWireGuardGo()) {
             supervisor = new WireGuardGoSupervisor(config.iface(), config.uapiSocket(), config.commandPrefix(), () -> {
                 lastOwnAddress = null; // a new device: address, key and every peer again
-                worker.execute(this::reconfigureAndApply);
+                worker.execute(() -> {
+                    known = null;
+                    reconfigureAndApply();
+                });
             });
             supervisor.ensureRunning();
         }
@@ -178,18 +183,25 @@ public final class Agent implements AutoCloseable {
                 lastOwnAddress = own;
             }
             List<DesiredPeer> desired = resolveEndpoints(PeerSetView.desiredFor(set, config.nodeId()));
-            DeviceState before = device.state();
-            if (before.listenPort() != set.listenPort()) {
-                device.configure(key, set.listenPort());
+            if (known == null) {
+                known = new DeviceModel(device.state()); // first apply, or after an error: ask the device
             }
-            List<PeerDiff.Change> changes = PeerDiff.compute(desired, before.peers());
+            if (known.listenPort() != set.listenPort()) {
+                device.configure(key, set.listenPort());
+                known.listenPort(set.listenPort());
+            }
+            // Diff against what we know the device holds: a one-peer change costs one small UAPI set, not a
+            // read of every peer (the stats loop re-reads the device and catches drift).
+            List<PeerDiff.Change> changes = PeerDiff.compute(desired, known.peers());
             device.apply(changes);
+            known.applied(changes);
             long nanos = System.nanoTime() - start;
             metrics.applied(set.generation(), desired.size(), changes.size(), nanos);
             LOG.info("applied peer set generation {}: {} peers, {} changes in {} ms", set.generation(), desired.size(), changes.size(),
                     nanos / 1_000_000);
-            status.report(set.generation(), desired.size(), device.state(), null);
+            status.report(set.generation(), desired.size(), null, null);
         } catch (IOException | RuntimeException e) {
+            known = null;
             metrics.failed();
             LOG.warn("applying peer set generation {} failed: {}", set.generation(), e.getMessage());
             try {
@@ -208,6 +220,11 @@ public final class Agent implements AutoCloseable {
         }
         try {
             DeviceState state = device.state();
+            if (known != null && !known.matches(state)) {
+                LOG.warn("{} differs from what the agent applied (changed outside the agent?); re-applying", config.iface());
+                known = new DeviceModel(state);
+                applyLatest();
+            }
             metrics.peers(state.peers().size());
             status.report(set.generation(), state.peers().size(), state, null);
         } catch (IOException | RuntimeException e) {

@@ -55,7 +55,7 @@ public final class PeerDiff {
     }
 
     /** The device resolves endpoints and reports them as ip:port: compare only when we asked for one. */
-    static boolean sameConfig(DesiredPeer d, PeerState have) {
+    public static boolean sameConfig(DesiredPeer d, PeerState have) {
         boolean endpointOk = d.endpoint() == null || Objects.equals(d.endpoint(), have.endpoint());
         return endpointOk && d.keepalive() == have.persistentKeepalive()
                 && new HashSet<>(d.allowedIps()).equals(new HashSet<>(have.allowedIps()));

@@ -1,0 +1,90 @@
+package io.dstack.vpn.agent.it;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import io.dstack.vpn.testing.RealApiServer;
+import io.dstack.vpn.testing.SimulatedNode;
+
+/**
+ * One agent as its own JVM (the packaged jar), on the host, driving the wireguard-go of a simulated node
+ * through that node's UAPI socket and running its interface commands inside the node's namespace.
+ */
+final class AgentProcess implements AutoCloseable {
+    final String nodeId;
+    final Path keyDir;
+    private final Process process;
+    private final int httpPort;
+    private final Path log;
+
+    private AgentProcess(String nodeId, Path keyDir, Process process, int httpPort, Path log) {
+        this.nodeId = nodeId;
+        this.keyDir = keyDir;
+        this.process = process;
+        this.httpPort = httpPort;
+        this.log = log;
+    }
+
+    static AgentProcess start(SimulatedNode node, String nodeId, String namespace, String network, Path keyDir) throws IOException {
+        Path jar;
+        try (var files = Files.list(RealApiServer.repoRoot().resolve("agent-daemonset/target"))) {
+            jar = files.filter(f -> f.getFileName().toString().matches("dstack-vpn-agent-.*\\.jar")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("agent jar missing: run the package phase"));
+        }
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path log = Files.createTempFile("dstack-vpn-agent-" + nodeId, ".log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx96m", "-XX:+UseSerialGC", "-jar", jar.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        var env = pb.environment();
+        env.put("KUBECONFIG", RealApiServer.get().kubeconfig().toString());
+        env.put("NAMESPACE", namespace);
+        env.put("NETWORK", network);
+        env.put("NODE_ID", nodeId);
+        env.put("KEY_DIR", keyDir.toString());
+        env.put("WG_INTERFACE", "wg0");
+        env.put("UAPI_SOCKET", node.uapiSocket("wg0").toString());
+        env.put("ENDPOINT", node.underlayAddress() + ":51820");
+        env.put("NETNS", node.netns());
+        env.put("HTTP_PORT", Integer.toString(port));
+        env.put("STATS_SECONDS", "5");
+        return new AgentProcess(nodeId, keyDir, pb.start(), port, log);
+    }
+
+    String metrics() throws IOException, InterruptedException {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/metrics"))
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    String log() throws IOException {
+        return Files.readString(log);
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+}
