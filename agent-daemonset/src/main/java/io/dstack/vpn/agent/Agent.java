@@ -76,8 +76,12 @@ public final class Agent implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        AgentConfig config = AgentConfig.fromEnv(System.getenv());
         KubernetesClient client = new KubernetesClientBuilder().build();
+        String nodeName = System.getenv("NODE_NAME");
+        AgentConfig config = AgentConfig.fromEnv(System.getenv(), label -> {
+            var node = nodeName == null ? null : client.nodes().withName(nodeName).get();
+            return node == null || node.getMetadata().getLabels() == null ? null : node.getMetadata().getLabels().get(label);
+        });
         Agent agent = new Agent(config, client);
         Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "agent-shutdown"));
         agent.start();

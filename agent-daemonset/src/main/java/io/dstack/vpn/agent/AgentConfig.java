@@ -12,18 +12,36 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
         String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds, boolean startWireGuardGo) {
 
     public static AgentConfig fromEnv(Map<String, String> env) {
+        return fromEnv(env, label -> null);
+    }
+
+    /**
+     * @param nodeLabel reads a label of this Kubernetes node (used when NODE_ID_LABEL names one); the node id
+     *                  is then that label's value, else NODE_ID, else the node name
+     */
+    public static AgentConfig fromEnv(Map<String, String> env, java.util.function.Function<String, String> nodeLabel) {
         String nodeName = env.getOrDefault("NODE_NAME", "");
         String iface = env.getOrDefault("WG_INTERFACE", "dvpn0");
+        String labelled = env.containsKey("NODE_ID_LABEL") ? nodeLabel.apply(env.get("NODE_ID_LABEL")) : null;
+        String nodeId = labelled != null ? labelled : env.getOrDefault("NODE_ID", nodeName);
+        if (nodeId == null || nodeId.isBlank()) {
+            throw new IllegalArgumentException("no node id: set NODE_ID, NODE_NAME, or NODE_ID_LABEL to a label the node carries");
+        }
+        // Endpoint: explicit, else the node's address (downward API status.hostIP) and the WireGuard port.
+        String endpoint = env.get("ENDPOINT");
+        if (endpoint == null && env.get("NODE_IP") != null) {
+            endpoint = env.get("NODE_IP") + ":" + env.getOrDefault("LISTEN_PORT", "51820");
+        }
         return new AgentConfig(
                 required(env, "NAMESPACE"),
                 required(env, "NETWORK"),
-                env.getOrDefault("NODE_ID", nodeName),
+                nodeId,
                 nodeName.isEmpty() ? null : nodeName,
                 Path.of(env.getOrDefault("KEY_DIR", "/var/lib/dstack-vpn")),
                 iface,
                 env.getOrDefault("WG_BACKEND", "uapi"),
                 Path.of(env.getOrDefault("UAPI_SOCKET", "/var/run/wireguard/" + iface + ".sock")),
-                env.get("ENDPOINT"),
+                endpoint,
                 env.get("NETNS"),
                 Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
                 Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")),

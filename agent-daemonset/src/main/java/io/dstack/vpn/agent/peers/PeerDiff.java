@@ -33,32 +33,51 @@ public final class PeerDiff {
     }
 
     public static List<Change> compute(List<DesiredPeer> desired, Map<String, PeerState> actual) {
-        List<Change> changes = new ArrayList<>();
-        Set<String> wanted = new HashSet<>();
-        for (DesiredPeer d : desired) {
-            wanted.add(d.publicKey());
-        }
-        for (String key : actual.keySet()) {
-            if (!wanted.contains(key)) {
-                changes.add(new Remove(key));
-            }
-        }
+        List<Change> upserts = new ArrayList<>();
+        int present = 0;
         for (DesiredPeer d : desired) {
             PeerState have = actual.get(d.publicKey());
             if (have == null) {
-                changes.add(new Upsert(d, false));
-            } else if (!sameConfig(d, have)) {
-                changes.add(new Upsert(d, true));
+                upserts.add(new Upsert(d, false));
+            } else {
+                present++;
+                if (!sameConfig(d, have)) {
+                    upserts.add(new Upsert(d, true));
+                }
             }
         }
+        List<Change> changes = new ArrayList<>();
+        // Every device peer is desired when all of them were found above: skip the second pass (the common case).
+        if (present != actual.size()) {
+            Set<String> wanted = new HashSet<>(desired.size() * 2);
+            for (DesiredPeer d : desired) {
+                wanted.add(d.publicKey());
+            }
+            for (String key : actual.keySet()) {
+                if (!wanted.contains(key)) {
+                    changes.add(new Remove(key));
+                }
+            }
+        }
+        changes.addAll(upserts);
         return changes;
     }
 
     /** The device resolves endpoints and reports them as ip:port: compare only when we asked for one. */
     public static boolean sameConfig(DesiredPeer d, PeerState have) {
         boolean endpointOk = d.endpoint() == null || Objects.equals(d.endpoint(), have.endpoint());
-        return endpointOk && d.keepalive() == have.persistentKeepalive()
-                && new HashSet<>(d.allowedIps()).equals(new HashSet<>(have.allowedIps()));
+        return endpointOk && d.keepalive() == have.persistentKeepalive() && sameIps(d.allowedIps(), have.allowedIps());
+    }
+
+    /** Order-insensitive; the common one-address case without allocating (this runs once per peer per apply). */
+    private static boolean sameIps(List<String> a, List<String> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        if (a.size() == 1) {
+            return a.get(0).equals(b.get(0));
+        }
+        return new HashSet<>(a).equals(new HashSet<>(b));
     }
 
     /** The UAPI set body for these changes: removals first, so a re-used address is free before it is added. */

@@ -71,6 +71,16 @@ final class AgentProcess implements AutoCloseable {
         return Files.readString(log);
     }
 
+    /** Resident set size of the agent JVM, from /proc. */
+    long rssKb() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
     boolean alive() {
         return process.isAlive();
     }

@@ -1,0 +1,28 @@
+package io.dstack.vpn.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class AgentConfigTest {
+    @Test
+    void nodeIdFromALabelThenNodeIdThenNodeName() {
+        Map<String, String> env = Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_NAME", "worker-1",
+                "NODE_ID_LABEL", "vpn.dstack.io/node-id", "NODE_IP", "192.0.2.7");
+        AgentConfig c = AgentConfig.fromEnv(env, label -> label.equals("vpn.dstack.io/node-id") ? "edge-7" : null);
+        assertThat(c.nodeId()).isEqualTo("edge-7");
+        assertThat(c.peerName()).isEqualTo("mesh-edge-7");
+        assertThat(c.endpoint()).isEqualTo("192.0.2.7:51820");
+        assertThat(AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_NAME", "worker-1")).nodeId()).isEqualTo("worker-1");
+        assertThat(c.commandPrefix()).isEmpty();
+    }
+
+    @Test
+    void missingSettingsAreNamed() {
+        assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NETWORK", "mesh"))).hasMessageContaining("NAMESPACE");
+        assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh"))).hasMessageContaining("no node id");
+    }
+}
