@@ -20,6 +20,8 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
      *                  is then that label's value, else NODE_ID, else the node name
      */
     public static AgentConfig fromEnv(Map<String, String> env, java.util.function.Function<String, String> nodeLabel) {
+        String namespace = required(env, "NAMESPACE");
+        String network = required(env, "NETWORK");
         String nodeName = env.getOrDefault("NODE_NAME", "");
         String iface = env.getOrDefault("WG_INTERFACE", "dvpn0");
         String labelled = env.containsKey("NODE_ID_LABEL") ? nodeLabel.apply(env.get("NODE_ID_LABEL")) : null;
@@ -33,8 +35,8 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
             endpoint = env.get("NODE_IP") + ":" + env.getOrDefault("LISTEN_PORT", "51820");
         }
         return new AgentConfig(
-                required(env, "NAMESPACE"),
-                required(env, "NETWORK"),
+                namespace,
+                network,
                 nodeId,
                 nodeName.isEmpty() ? null : nodeName,
                 Path.of(env.getOrDefault("KEY_DIR", "/var/lib/dstack-vpn")),
