@@ -209,7 +209,8 @@ public final class Agent implements AutoCloseable {
             metrics.failed();
             LOG.warn("applying peer set generation {} failed: {}", set.generation(), e.getMessage());
             try {
-                status.report(set.generation() - 1, 0, null, e.getMessage());
+                // Report what is really applied (the last good generation), with the failure as the condition.
+                status.report(metrics.appliedGeneration(), 0, null, "applying generation " + set.generation() + " failed: " + e.getMessage());
             } catch (RuntimeException reportFailed) {
                 LOG.warn("could not report the failure: {}", reportFailed.getMessage());
             }
