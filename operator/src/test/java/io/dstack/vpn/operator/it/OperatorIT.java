@@ -129,7 +129,7 @@ class OperatorIT {
         PeerSet set = PeerSetCodec.decode(peerSetConfigMap("dev").getData().get(PeerSetCodec.PEERS_KEY));
         assertThat(set.peers()).extracting(PeerSet.Peer::nodeId).containsExactly("node-a", "node-b", "node-c");
         assertThat(set.peers()).extracting(PeerSet.Peer::address).containsExactlyInAnyOrderElementsOf(addrs.values());
-        assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(set.generation());
+        await().atMost(WAIT).untilAsserted(() -> assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(set.generation()));
 
         // Events are recorded right after the writes they describe.
         await().atMost(WAIT).untilAsserted(() -> {
@@ -181,7 +181,8 @@ class OperatorIT {
         Map<String, String> after = addresses("dev");
         assertThat(after).containsAllEntriesOf(before);
         assertThat(new HashSet<>(after.values())).hasSize(4);
-        assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(generationBefore + 1);
+        // The status follows the ConfigMap write of the same reconcile: wait for it.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(generationBefore + 1));
         assertThat(operator.log()).doesNotContain("Exception");
     }
 
