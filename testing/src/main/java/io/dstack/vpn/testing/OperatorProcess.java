@@ -47,6 +47,9 @@ public final class OperatorProcess implements AutoCloseable {
         pb.environment().put("KUBECONFIG", kubeconfig.toString());
         pb.environment().put("HTTP_PORT", Integer.toString(port));
         pb.environment().put("POD_NAMESPACE", namespace);
+        // Each test's operator watches its own namespace only: tests share one API server, and a network
+        // left by another test (its chain long gone) must not show up in this one's logs.
+        pb.environment().put("QUARKUS_OPERATOR_SDK_NAMESPACES", namespace);
         OperatorProcess op = new OperatorProcess(pb.start(), port, log);
         op.awaitReady(Duration.ofSeconds(60));
         return op;

@@ -183,7 +183,7 @@ class OperatorIT {
         assertThat(new HashSet<>(after.values())).hasSize(4);
         // The status follows the ConfigMap write of the same reconcile: wait for it.
         await().atMost(WAIT).untilAsserted(() -> assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(generationBefore + 1));
-        assertThat(operator.log()).doesNotContain("Exception");
+        assertThat(operator.log()).as("no reconcile errors").doesNotContainPattern("ERROR\\s+\\[io\\.(ds|ja)");
     }
 
     @Test
