@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 import io.dstack.vpn.agent.device.UapiDevice;
-import io.dstack.vpn.agent.peers.DesiredPeer;
+import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.agent.peers.PeerDiff;
 import io.dstack.vpn.agent.uapi.UapiClient;
 import io.dstack.vpn.api.wireguard.WireGuardKey;

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import io.dstack.vpn.agent.peers.DesiredPeer;
+import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.agent.peers.PeerDiff;
 import io.dstack.vpn.agent.uapi.DeviceState;
 import io.dstack.vpn.agent.uapi.PeerState;

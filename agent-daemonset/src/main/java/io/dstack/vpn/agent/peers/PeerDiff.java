@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Set;
 
 import io.dstack.vpn.agent.uapi.PeerState;
+import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.agent.uapi.UapiClient;
 
 /**

@@ -6,7 +6,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import io.dstack.vpn.agent.peers.DesiredPeer;
+import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.agent.peers.PeerDiff;
 import io.dstack.vpn.agent.uapi.UapiClient;
 import io.dstack.vpn.api.wireguard.WireGuardKey;

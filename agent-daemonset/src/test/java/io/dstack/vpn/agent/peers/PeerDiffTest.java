@@ -8,7 +8,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import io.dstack.vpn.agent.uapi.PeerState;
+import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.PeerSetView;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
 
 class PeerDiffTest {

@@ -53,7 +53,8 @@ public final class ChainAccessPolicy implements AccessPolicy {
         TokenRecord t = source.registry().latestFor(nodeId).orElse(null);
         if (t == null) {
             return AccessDecision.of(VpnPeerPhase.Pending, "NoToken", "no access token binds node " + nodeId
-                    + "; the contract owner mints one: mintNodeAccess(<holder>, \"" + nodeId + "\", \"" + peer.getSpec().publicKey + "\", \"\")");
+                    + "; the contract owner mints one with: dstack-vpn register <holder> --peer " + peer.getMetadata().getName()
+                    + " --vpn-network " + network.getMetadata().getName() + " -n " + peer.getMetadata().getNamespace());
         }
         return decideToken(chain, t, peer.getSpec().publicKey, source.registry().head());
     }

@@ -162,7 +162,7 @@ class ChainAccessIT {
             assertThat(a.getStatus()).isNotNull();
             assertThat(a.getStatus().phase).isEqualTo(VpnPeerPhase.Pending);
             assertThat(a.getStatus().reason).isEqualTo("NoToken");
-            assertThat(a.getStatus().message).contains("mintNodeAccess(<holder>, \"node-a\"");
+            assertThat(a.getStatus().message).contains("dstack-vpn register <holder> --peer node-a --vpn-network chain");
         });
         await().atMost(WAIT).until(() -> network().getStatus() != null && network().getStatus().conditions.stream()
                 .anyMatch(c -> c.getType().equals(Conditions.CHAIN_SYNCED) && c.getStatus().equals("True")));

@@ -1,4 +1,4 @@
-package io.dstack.vpn.agent.peers;
+package io.dstack.vpn.api.peerset;
 
 import java.util.List;
 

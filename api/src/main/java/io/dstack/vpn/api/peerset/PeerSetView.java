@@ -1,9 +1,8 @@
-package io.dstack.vpn.agent.peers;
+package io.dstack.vpn.api.peerset;
 
 import java.util.ArrayList;
 import java.util.List;
 
-import io.dstack.vpn.api.peerset.PeerSet;
 
 /**
  * This node's view of the network's one rendered peer set. Mesh: every other member, each routing its own
