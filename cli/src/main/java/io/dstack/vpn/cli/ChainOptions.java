@@ -35,6 +35,8 @@ public class ChainOptions {
     String vpnNetwork;
 
     private RpcClient rpc;
+    /** The network's first block, when the settings came from a VpnNetwork (list starts there). */
+    Long networkFromBlock;
 
     record Resolved(List<String> rpcUrls, String contract, long chainId) {
     }
@@ -51,7 +53,11 @@ public class ChainOptions {
             c = env.get("DSTACK_CONTRACT").strip();
         }
         if (id == null && !blank(env.get("DSTACK_CHAIN_ID"))) {
-            id = Long.parseLong(env.get("DSTACK_CHAIN_ID"));
+            try {
+                id = Long.parseLong(env.get("DSTACK_CHAIN_ID").strip());
+            } catch (NumberFormatException e) {
+                throw new CliException(ExitCodes.CONFIG, "DSTACK_CHAIN_ID '" + env.get("DSTACK_CHAIN_ID") + "' is not a number");
+            }
         }
         if (vpnNetwork != null && (urls.isEmpty() || c == null || id == null)) {
             VpnNetwork n = root.kube().resources(VpnNetwork.class).inNamespace(root.namespace()).withName(vpnNetwork).get();
@@ -65,6 +71,16 @@ public class ChainOptions {
             if (urls.isEmpty() && chain.rpcUrls != null) {
                 urls.addAll(chain.rpcUrls);
             }
+            if (urls.isEmpty() && chain.rpcUrlsSecretRef != null) {
+                var secret = root.kube().secrets().inNamespace(root.namespace()).withName(chain.rpcUrlsSecretRef.name).get();
+                String encoded = secret == null || secret.getData() == null ? null : secret.getData().get(chain.rpcUrlsSecretRef.key);
+                if (encoded == null) {
+                    throw new CliException(ExitCodes.CONFIG, "Secret " + chain.rpcUrlsSecretRef.name + " has no key " + chain.rpcUrlsSecretRef.key);
+                }
+                Arrays.stream(new String(java.util.Base64.getDecoder().decode(encoded), java.nio.charset.StandardCharsets.UTF_8).split("[\\n,]"))
+                        .map(String::strip).filter(u -> !u.isEmpty()).forEach(urls::add);
+            }
+            networkFromBlock = chain.fromBlock;
             if (c == null) {
                 c = chain.contractAddress;
             }
@@ -101,6 +117,10 @@ public class ChainOptions {
             if (served != r.chainId()) {
                 throw new CliException(ExitCodes.CONFIG, "the RPC endpoint serves chain id " + served + ", expected " + r.chainId()
                         + " (use --chain-id to change the expectation)");
+            }
+            String code = rpc.call("eth_getCode", r.contract(), "latest").asText();
+            if (code == null || code.equals("0x") || code.isEmpty()) {
+                throw new CliException(ExitCodes.CONFIG, "there is no contract at " + r.contract() + " on chain " + served);
             }
         }
         return rpc;
@@ -142,7 +162,8 @@ public class ChainOptions {
             String owner = AccessContract.decodeAddress(call(root, AccessContract.ownerOf(id)));
             return AccessContract.decodeNodeAccess(id, call(root, AccessContract.getNodeAccess(id)), owner);
         } catch (RpcException e) {
-            if (!e.retryable()) {
+            // ownerOf reverts for a token that does not exist; anything else is a real failure.
+            if (!e.retryable() && e.getMessage().toLowerCase().contains("revert")) {
                 throw new CliException(ExitCodes.NOT_FOUND, "token " + id + " does not exist");
             }
             throw e;

@@ -54,7 +54,9 @@ class ConfigCommand implements Callable<Integer> {
                 sb.append("Endpoint = ").append(p.endpoint()).append('\n');
             }
             sb.append("AllowedIPs = ").append(String.join(", ", p.allowedIps())).append('\n');
-            sb.append("PersistentKeepalive = ").append(p.keepalive() == 0 ? 25 : p.keepalive()).append('\n');
+            if (p.keepalive() > 0) {
+                sb.append("PersistentKeepalive = ").append(p.keepalive()).append('\n');
+            }
         }
         root.out().print(sb);
         root.out().flush();

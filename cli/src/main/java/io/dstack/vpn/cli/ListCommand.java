@@ -25,8 +25,8 @@ class ListCommand implements Callable<Integer> {
     @Mixin
     ChainOptions chain;
 
-    @Option(names = "--from-block", defaultValue = "0", description = "the contract's deployment block (faster on a long chain)")
-    long fromBlock;
+    @Option(names = "--from-block", description = "the contract's deployment block (default: the VpnNetwork's fromBlock, else 0)")
+    Long fromBlock;
 
     @Option(names = "--active", description = "only active tokens")
     boolean activeOnly;
@@ -43,8 +43,9 @@ class ListCommand implements Callable<Integer> {
             Inputs.address("owner", owner);
         }
         var resolved = chain.resolve(root);
+        long from = fromBlock != null ? fromBlock : chain.networkFromBlock != null ? chain.networkFromBlock : 0;
         AccessRegistry registry = new AccessRegistry();
-        ChainFollower follower = new ChainFollower(chain.rpc(root), FollowerConfig.of(resolved.contract(), resolved.chainId(), fromBlock,
+        ChainFollower follower = new ChainFollower(chain.rpc(root), FollowerConfig.of(resolved.contract(), resolved.chainId(), from,
                 Duration.ofSeconds(1), Duration.ofDays(1)), registry, new FollowerListener() {
                 }, Clock.systemUTC());
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();

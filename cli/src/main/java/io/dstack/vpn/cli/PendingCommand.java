@@ -28,9 +28,12 @@ class PendingCommand implements Callable<Integer> {
             }
             rows.add(Output.map("peer", p.getMetadata().getName(), "network", p.getSpec().network, "nodeId", p.getSpec().nodeId,
                     "reason", s.reason, "publicKey", p.getSpec().publicKey,
-                    "register", "dstack-vpn register <owner> --peer " + p.getMetadata().getName() + " --vpn-network " + p.getSpec().network));
+                    "next", "KeyMismatch".equals(s.reason)
+                            ? "token holder rebinds the key (updatePublicKey), or: dstack-vpn revoke <token> then register"
+                            : "dstack-vpn register <holder> --peer " + p.getMetadata().getName() + " --vpn-network " + p.getSpec().network
+                                    + " -n " + p.getMetadata().getNamespace()));
         }
-        Output.rows(root.out(), root.output, List.of("peer", "network", "nodeId", "reason", "publicKey", "register"), rows);
+        Output.rows(root.out(), root.output, List.of("peer", "network", "nodeId", "reason", "publicKey", "next"), rows);
         return ExitCodes.OK;
     }
 }

@@ -173,6 +173,10 @@ class CliIT {
         assertThat(noToken.err()).contains("token 999 does not exist");
         assertThat(run("info", "no-such-node").code()).isEqualTo(ExitCodes.NOT_FOUND);
         assertThat(run("verify", "0xZZ", "node-e").code()).isEqualTo(ExitCodes.USAGE);
+        Run noContract = run(Map.of("DSTACK_CONTRACT", "0x000000000000000000000000000000000000dEaD"), "info", "1");
+        assertThat(noContract.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(noContract.err()).contains("there is no contract at");
+        assertThat(run(Map.of("DSTACK_CHAIN_ID", "base"), "info", "1").err()).contains("DSTACK_CHAIN_ID 'base' is not a number");
     }
 
     @Test
@@ -202,7 +206,7 @@ class CliIT {
 
         Run pending = run("pending", "-n", NS);
         assertThat(pending.out()).contains("edge-tee-1").contains("tee-1").contains("NoToken")
-                .contains("dstack-vpn register <owner> --peer edge-tee-1 --vpn-network edge");
+                .contains("dstack-vpn register <holder> --peer edge-tee-1 --vpn-network edge -n " + NS);
 
         Run byPeer = run(Map.of("PRIVATE_KEY", Anvil.PRIVATE_KEY_0, "DSTACK_RPC_URL", "", "DSTACK_CONTRACT", ""),
                 "register", Anvil.ACCOUNT_1, "--peer", "edge-tee-1", "--vpn-network", "edge", "-n", NS, "-o", "json");
