@@ -229,4 +229,16 @@ class CliIT {
                 .contains("PrivateKey = <the node's private key>");
         assertThat(run("config", "nobody", "--vpn-network", "edge", "-n", NS).code()).isEqualTo(ExitCodes.NOT_FOUND);
     }
+
+    @Test
+    void worksAsAKubectlPlugin() throws Exception {
+        // kubectl finds `kubectl-dstack_vpn` on PATH and runs it for `kubectl dstack-vpn`.
+        ProcessBuilder pb = new ProcessBuilder(RealApiServer.get().kubectl().toString(), "dstack-vpn", "--help").redirectErrorStream(true);
+        pb.environment().put("PATH", RealApiServer.repoRoot().resolve("cli/bin") + ":" + System.getenv("PATH"));
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out).contains("Usage: dstack-vpn").contains("register").contains("Exit codes:");
+    }
 }
