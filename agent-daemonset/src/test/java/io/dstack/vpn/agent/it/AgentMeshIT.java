@@ -21,10 +21,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import io.dstack.vpn.agent.uapi.DeviceState;
 import io.dstack.vpn.agent.uapi.UapiClient;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
-import io.dstack.vpn.api.v1alpha1.AccessSource;
-import io.dstack.vpn.api.v1alpha1.ChainAccess;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
-import io.dstack.vpn.api.v1alpha1.VpnNetworkSpec;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.chain.contract.ContractArtifact;
@@ -34,10 +31,10 @@ import io.dstack.vpn.chain.rpc.RpcListener;
 import io.dstack.vpn.testing.Anvil;
 import io.dstack.vpn.testing.OperatorProcess;
 import io.dstack.vpn.testing.RealApiServer;
+import io.dstack.vpn.testing.TestResources;
 import io.dstack.vpn.testing.SimulatedNetwork;
 import io.dstack.vpn.testing.SimulatedNode;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
@@ -74,17 +71,7 @@ class AgentMeshIT {
         client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
         operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
 
-        VpnNetwork n = new VpnNetwork();
-        n.setMetadata(new ObjectMetaBuilder().withName(NET).build());
-        n.setSpec(new VpnNetworkSpec());
-        n.getSpec().cidr = "10.66.0.0/24";
-        n.getSpec().access = new AccessSource();
-        n.getSpec().access.chain = new ChainAccess();
-        n.getSpec().access.chain.chainId = Anvil.BASE_CHAIN_ID;
-        n.getSpec().access.chain.rpcUrls = List.of(anvil.rpcUrl());
-        n.getSpec().access.chain.contractAddress = contract;
-        n.getSpec().access.chain.grantConfirmations = 1;
-        n.getSpec().access.chain.pollInterval = "200ms";
+        VpnNetwork n = TestResources.chainNetwork(NET, "10.66.0.0/24", anvil.rpcUrl(), contract, 1, "200ms");
         client.resource(n).inNamespace(NS).create();
 
         net = new SimulatedNetwork();

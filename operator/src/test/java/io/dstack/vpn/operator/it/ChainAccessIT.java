@@ -17,13 +17,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
-import io.dstack.vpn.api.v1alpha1.AccessSource;
 import io.dstack.vpn.api.v1alpha1.ChainAccess;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
-import io.dstack.vpn.api.v1alpha1.VpnNetworkSpec;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
-import io.dstack.vpn.api.v1alpha1.VpnPeerSpec;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
 import io.dstack.vpn.chain.contract.ContractArtifact;
 import io.dstack.vpn.chain.contract.ContractWriter;
@@ -32,8 +29,8 @@ import io.dstack.vpn.chain.rpc.RpcListener;
 import io.dstack.vpn.testing.Anvil;
 import io.dstack.vpn.testing.OperatorProcess;
 import io.dstack.vpn.testing.RealApiServer;
+import io.dstack.vpn.testing.TestResources;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -68,25 +65,10 @@ class ChainAccessIT {
         client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
         operator = OperatorProcess.start(api.kubeconfig(), NS);
 
-        VpnNetwork net = new VpnNetwork();
-        net.setMetadata(new ObjectMetaBuilder().withName("chain").build());
-        net.setSpec(new VpnNetworkSpec());
-        net.getSpec().cidr = "10.77.0.0/24";
-        net.getSpec().access = new AccessSource();
-        net.getSpec().access.chain = new ChainAccess();
-        net.getSpec().access.chain.chainId = Anvil.BASE_CHAIN_ID;
-        net.getSpec().access.chain.rpcUrls = List.of(anvil.rpcUrl());
-        net.getSpec().access.chain.contractAddress = contract;
-        net.getSpec().access.chain.grantConfirmations = 2;
-        net.getSpec().access.chain.pollInterval = "200ms";
+        VpnNetwork net = TestResources.chainNetwork("chain", "10.77.0.0/24", anvil.rpcUrl(), contract, 2, "200ms");
         client.resource(net).inNamespace(NS).create();
 
-        VpnPeer a = new VpnPeer();
-        a.setMetadata(new ObjectMetaBuilder().withName("node-a").build());
-        a.setSpec(new VpnPeerSpec());
-        a.getSpec().network = "chain";
-        a.getSpec().nodeId = "node-a";
-        a.getSpec().publicKey = KEY_A;
+        VpnPeer a = TestResources.peer("node-a", "chain", "node-a", KEY_A);
         client.resource(a).inNamespace(NS).create();
     }
 
@@ -101,12 +83,7 @@ class ChainAccessIT {
     }
 
     static void createPeer(String name, String key) {
-        VpnPeer p = new VpnPeer();
-        p.setMetadata(new ObjectMetaBuilder().withName(name).build());
-        p.setSpec(new VpnPeerSpec());
-        p.getSpec().network = "chain";
-        p.getSpec().nodeId = name;
-        p.getSpec().publicKey = key;
+        VpnPeer p = TestResources.peer(name, "chain", name, key);
         client.resource(p).inNamespace(NS).create();
     }
 

@@ -12,13 +12,9 @@ import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 import io.dstack.vpn.api.peerset.PeerSetCodec;
-import io.dstack.vpn.api.v1alpha1.AccessSource;
-import io.dstack.vpn.api.v1alpha1.ChainAccess;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
-import io.dstack.vpn.api.v1alpha1.VpnNetworkSpec;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
-import io.dstack.vpn.api.v1alpha1.VpnPeerSpec;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
 import io.dstack.vpn.chain.contract.ContractArtifact;
 import io.dstack.vpn.chain.contract.ContractWriter;
@@ -27,8 +23,8 @@ import io.dstack.vpn.chain.rpc.RpcListener;
 import io.dstack.vpn.testing.Anvil;
 import io.dstack.vpn.testing.OperatorProcess;
 import io.dstack.vpn.testing.RealApiServer;
+import io.dstack.vpn.testing.TestResources;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
@@ -58,27 +54,12 @@ class RevocationBenchmark {
             KubernetesClient client = RealApiServer.get().client();
             client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).serverSideApply();
             try (OperatorProcess operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), ns)) {
-                VpnNetwork net = new VpnNetwork();
-                net.setMetadata(new ObjectMetaBuilder().withName("bench").build());
-                net.setSpec(new VpnNetworkSpec());
-                net.getSpec().cidr = "10.90.0.0/24";
-                net.getSpec().access = new AccessSource();
-                net.getSpec().access.chain = new ChainAccess();
-                net.getSpec().access.chain.chainId = Anvil.BASE_CHAIN_ID;
-                net.getSpec().access.chain.rpcUrls = List.of(anvil.rpcUrl());
-                net.getSpec().access.chain.contractAddress = contract;
-                net.getSpec().access.chain.grantConfirmations = 1;
-                net.getSpec().access.chain.pollInterval = pollInterval;
+                VpnNetwork net = TestResources.chainNetwork("bench", "10.90.0.0/24", anvil.rpcUrl(), contract, 1, pollInterval);
                 client.resource(net).inNamespace(ns).create();
                 List<BigInteger> tokens = new ArrayList<>();
                 for (int i = 0; i < SAMPLES; i++) {
                     String key = WireGuardKey.generatePrivate().publicKey().toBase64();
-                    VpnPeer p = new VpnPeer();
-                    p.setMetadata(new ObjectMetaBuilder().withName("n-" + i).build());
-                    p.setSpec(new VpnPeerSpec());
-                    p.getSpec().network = "bench";
-                    p.getSpec().nodeId = "n-" + i;
-                    p.getSpec().publicKey = key;
+                    VpnPeer p = TestResources.peer("n-" + i, "bench", "n-" + i, key);
                     client.resource(p).inNamespace(ns).create();
                     tokens.add(admin.mint(contract, Anvil.ACCOUNT_1, "n-" + i, key, "").mintedTokenId());
                 }
