@@ -9,8 +9,8 @@ source hack/env.sh
 
 log "building (skipping tests) ..."
 ./mvnw -B -q -DskipTests install
-./mvnw -B -q -pl testing dependency:build-classpath -Dmdep.outputFile="$PWD/testing/target/classpath.txt" -Dmdep.includeScope=runtime
-CP="testing/target/classes:$(cat testing/target/classpath.txt)"
+./mvnw -B -q -pl e2e dependency:build-classpath -Dmdep.outputFile="$PWD/e2e/target/classpath.txt" -Dmdep.includeScope=runtime
+CP="e2e/target/classes:$(cat e2e/target/classpath.txt)"
 # exec: the JVM receives Ctrl-C itself and its shutdown hooks stop the operator and the API server.
 exec java -Ddstack.repo.root="$PWD" -Dkube.version="${KUBE_VERSION}" \
-  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" io.dstack.vpn.testing.LocalDemo "$@"
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" io.dstack.vpn.e2e.LocalDemo "$@"

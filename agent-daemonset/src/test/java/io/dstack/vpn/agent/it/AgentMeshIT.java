@@ -28,6 +28,7 @@ import io.dstack.vpn.chain.contract.ContractArtifact;
 import io.dstack.vpn.chain.contract.ContractWriter;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcListener;
+import io.dstack.vpn.testing.AgentProcess;
 import io.dstack.vpn.testing.Anvil;
 import io.dstack.vpn.testing.OperatorProcess;
 import io.dstack.vpn.testing.RealApiServer;

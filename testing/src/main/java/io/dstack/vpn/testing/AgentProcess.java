@@ -1,4 +1,4 @@
-package io.dstack.vpn.agent.it;
+package io.dstack.vpn.testing;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -11,16 +11,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-import io.dstack.vpn.testing.RealApiServer;
-import io.dstack.vpn.testing.SimulatedNode;
 
 /**
  * One agent as its own JVM (the packaged jar), on the host, driving the wireguard-go of a simulated node
  * through that node's UAPI socket and running its interface commands inside the node's namespace.
  */
-final class AgentProcess implements AutoCloseable {
-    final String nodeId;
-    final Path keyDir;
+public final class AgentProcess implements AutoCloseable {
+    public final String nodeId;
+    public final Path keyDir;
     private final Process process;
     private final int httpPort;
     private final Path log;
@@ -33,7 +31,7 @@ final class AgentProcess implements AutoCloseable {
         this.log = log;
     }
 
-    static AgentProcess start(SimulatedNode node, String nodeId, String namespace, String network, Path keyDir) throws IOException {
+    public static AgentProcess start(SimulatedNode node, String nodeId, String namespace, String network, Path keyDir) throws IOException {
         Path jar;
         try (var files = Files.list(RealApiServer.repoRoot().resolve("agent-daemonset/target"))) {
             jar = files.filter(f -> f.getFileName().toString().matches("dstack-vpn-agent-.*\\.jar")).findFirst()
@@ -62,17 +60,17 @@ final class AgentProcess implements AutoCloseable {
         return new AgentProcess(nodeId, keyDir, pb.start(), port, log);
     }
 
-    String metrics() throws IOException, InterruptedException {
+    public String metrics() throws IOException, InterruptedException {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/metrics"))
                 .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    String log() throws IOException {
+    public String log() throws IOException {
         return Files.readString(log);
     }
 
     /** Resident set size of the agent JVM, from /proc. */
-    long rssKb() throws IOException {
+    public long rssKb() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
             if (line.startsWith("VmRSS:")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));
@@ -81,7 +79,7 @@ final class AgentProcess implements AutoCloseable {
         return -1;
     }
 
-    boolean alive() {
+    public boolean alive() {
         return process.isAlive();
     }
 
