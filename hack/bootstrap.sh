@@ -15,6 +15,7 @@ require_cmd "$(go_bin)"
 hack/provision-kube-binaries.sh
 hack/install-chain-tools.sh
 hack/install-wireguard.sh
+hack/install-helm.sh
 
 log "Maven wrapper and dependencies (cached in ~/.m2)"
 ./mvnw -B -q -DskipTests install >/dev/null

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 source hack/lib.sh
 source hack/env.sh
 ./mvnw -B -q -pl api test -Dtest=CrdDriftTest -Ddstack.updateCrds=true -Ddstack.repo.root="$PWD"
-echo "crds/ updated:"; ls crds/
+cp crds/*.yml helm/dstack-vpn/crds/  # the chart ships the same files (ChartIT checks)
+echo "crds/ and helm/dstack-vpn/crds/ updated:"; ls crds/
