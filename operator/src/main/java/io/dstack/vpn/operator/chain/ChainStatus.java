@@ -65,9 +65,10 @@ public final class ChainStatus {
             return;
         }
         var registry = source.registry();
-        List<String> invalid = registry.all().stream().filter(t -> !t.valid())
-                .map(t -> "#" + t.tokenId()).limit(10).toList();
-        long invalidCount = registry.all().stream().filter(t -> !t.valid()).count();
+        // One copy of the token list per reconcile, not one per question.
+        List<io.dstack.vpn.chain.registry.TokenRecord> unusable = registry.all().stream().filter(t -> !t.valid()).toList();
+        List<String> invalid = unusable.stream().map(t -> "#" + t.tokenId()).limit(10).toList();
+        long invalidCount = unusable.size();
         Map<String, List<BigInteger>> duplicates = registry.duplicateNodeIds();
         List<String> malformed = registry.problems();
         if (invalidCount == 0 && duplicates.isEmpty() && malformed.isEmpty()) {

@@ -87,6 +87,15 @@ class ChainAccessIT {
         client.resource(p).inNamespace(NS).create();
     }
 
+    /** A VpnPeer with a token minted to ACCOUNT_1 and confirmed: Active when this returns. */
+    static BigInteger grantedPeer(String name, String key) throws Exception {
+        createPeer(name, key);
+        BigInteger token = admin.mint(contract, Anvil.ACCOUNT_1, name, key, "").mintedTokenId();
+        mine(1);
+        awaitPhase(name, VpnPeerPhase.Active, "TokenActive");
+        return token;
+    }
+
     static void awaitPhase(String peer, VpnPeerPhase phase, String reason) {
         await().atMost(WAIT).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
             VpnPeer p = peer(peer);
@@ -207,10 +216,7 @@ class ChainAccessIT {
     @Order(5)
     void transferFollowsTheNetworksPolicy() throws Exception {
         String keyB = WireGuardKey.generatePrivate().publicKey().toBase64();
-        createPeer("node-b", keyB);
-        BigInteger tokenB = admin.mint(contract, Anvil.ACCOUNT_1, "node-b", keyB, "").mintedTokenId();
-        mine(1);
-        awaitPhase("node-b", VpnPeerPhase.Active, "TokenActive");
+        BigInteger tokenB = grantedPeer("node-b", keyB);
 
         writer(Anvil.PRIVATE_KEY_1).transfer(contract, Anvil.ACCOUNT_1, Anvil.ACCOUNT_2, tokenB);
         awaitPhase("node-b", VpnPeerPhase.Revoked, "TokenTransferred"); // default policy: Revoke
@@ -234,10 +240,7 @@ class ChainAccessIT {
     @Order(6)
     void keyRotationReplacesTheOldKeyEverywhere() throws Exception {
         String oldKey = WireGuardKey.generatePrivate().publicKey().toBase64();
-        createPeer("node-c", oldKey);
-        BigInteger tokenC = admin.mint(contract, Anvil.ACCOUNT_1, "node-c", oldKey, "").mintedTokenId();
-        mine(1);
-        awaitPhase("node-c", VpnPeerPhase.Active, "TokenActive");
+        BigInteger tokenC = grantedPeer("node-c", oldKey);
 
         String newKey = WireGuardKey.generatePrivate().publicKey().toBase64();
         writer(Anvil.PRIVATE_KEY_1).updatePublicKey(contract, tokenC, newKey);
