@@ -1,0 +1,243 @@
+package io.dstack.vpn.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Our tcp2udp and udp2tcp on loopback with real sockets: a UDP echo server stands in for WireGuard. (The
+ * interoperability tests against Mullvad's own binaries are blocked: see docs/adr/0008-proxy.md.)
+ */
+class ProxyLoopbackIT {
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    /** The largest UDP payload over IPv4. */
+    private static final int MAX_UDP = 65_507;
+
+    private final ProxyMetrics serverMetrics = new ProxyMetrics();
+    private final ProxyMetrics clientMetrics = new ProxyMetrics();
+    private UdpEcho echo;
+    private Tcp2Udp server;
+
+    @BeforeEach
+    void start() throws IOException {
+        echo = new UdpEcho();
+        server = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(), LOOPBACK, TcpOptions.DEFAULTS, 64,
+                serverMetrics);
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        echo.close();
+    }
+
+    private InetSocketAddress serverAddress() {
+        return server.boundAddresses().get(0);
+    }
+
+    @Test
+    void everyDatagramSizeTravelsWholeThroughUdp2TcpAndTcp2Udp() throws Exception {
+        try (Udp2Tcp client = new Udp2Tcp(new InetSocketAddress(LOOPBACK, 0), serverAddress(), TcpOptions.DEFAULTS, clientMetrics);
+                DatagramSocket app = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            app.setSoTimeout(5_000); // not connected: the JDK drops zero-length datagrams on connected sockets
+            Random random = new Random(42);
+            byte[] out = new byte[MAX_UDP];
+            byte[] in = new byte[65_535];
+            DatagramPacket reply = new DatagramPacket(in, in.length);
+            // Every size from 0 to the IPv4 UDP maximum, lockstep so no datagram is lost to a full buffer.
+            for (int size = 0; size <= MAX_UDP; size++) {
+                random.nextBytes(out);
+                app.send(new DatagramPacket(out, size, client.localAddress()));
+                reply.setData(in);
+                app.receive(reply);
+                assertThat(reply.getLength()).isEqualTo(size);
+                if (!Arrays.equals(out, 0, size, in, 0, size)) {
+                    throw new AssertionError("datagram of " + size + " bytes came back changed");
+                }
+            }
+            assertThat(clientMetrics.datagrams(ProxyMetrics.UDP_TO_TCP)).isEqualTo(MAX_UDP + 1);
+            assertThat(serverMetrics.datagrams(ProxyMetrics.TCP_TO_UDP)).isEqualTo(MAX_UDP + 1);
+            assertThat(serverMetrics.activeConnections()).isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> serverMetrics.activeConnections() == 0);
+    }
+
+    @Test
+    void coalescedAndSplitFramesFromARawTcpClientBecomeExactDatagrams() throws Exception {
+        try (Socket tcp = new Socket(LOOPBACK, serverAddress().getPort())) {
+            tcp.setSoTimeout(5_000);
+            OutputStream out = tcp.getOutputStream();
+            InputStream in = new BufferedInputStream(tcp.getInputStream());
+            // 100 frames in one write (coalesced)...
+            ByteArrayOutputStream many = new ByteArrayOutputStream();
+            for (int i = 0; i < 100; i++) {
+                many.write(frame(i, i * 7));
+            }
+            out.write(many.toByteArray());
+            // ...then one frame dribbled out a byte at a time (split).
+            byte[] split = frame(200, 1500);
+            for (byte b : split) {
+                out.write(b);
+                out.flush();
+            }
+            byte[] buf = new byte[Framing.MAX_PAYLOAD];
+            for (int i = 0; i < 100; i++) {
+                assertThat(Framing.readFrame(in, buf)).isEqualTo(i * 7);
+                assertThat(Arrays.copyOf(buf, i * 7)).isEqualTo(Arrays.copyOfRange(frame(i, i * 7), 2, 2 + i * 7));
+            }
+            assertThat(Framing.readFrame(in, buf)).isEqualTo(1500);
+            assertThat(Arrays.copyOf(buf, 1500)).isEqualTo(Arrays.copyOfRange(split, 2, split.length));
+        }
+    }
+
+    @Test
+    void aFrameTooBigForUdpIsDroppedAndTheStreamGoesOn() throws Exception {
+        try (Socket tcp = new Socket(LOOPBACK, serverAddress().getPort())) {
+            tcp.setSoTimeout(5_000);
+            OutputStream out = tcp.getOutputStream();
+            out.write(frame(1, Framing.MAX_PAYLOAD)); // 65,535 bytes: more than UDP over IPv4 carries
+            out.write(frame(2, 10));
+            byte[] buf = new byte[Framing.MAX_PAYLOAD];
+            assertThat(Framing.readFrame(new BufferedInputStream(tcp.getInputStream()), buf)).isEqualTo(10);
+            assertThat(buf[0]).isEqualTo((byte) 2);
+            assertThat(serverMetrics.errors("udp_send")).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void manyConcurrentConnectionsEachGetOnlyTheirOwnReplies() throws Exception {
+        int connections = 48;
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<Integer>> results = new ArrayList<>();
+        for (int c = 0; c < connections; c++) {
+            int id = c;
+            results.add(pool.submit((Callable<Integer>) () -> {
+                try (Udp2Tcp client = new Udp2Tcp(new InetSocketAddress(LOOPBACK, 0), serverAddress(), TcpOptions.DEFAULTS, clientMetrics);
+                        DatagramSocket app = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+                    app.setSoTimeout(5_000);
+                    app.connect(client.localAddress());
+                    byte[] in = new byte[2048];
+                    for (int i = 0; i < 200; i++) {
+                        byte[] payload = (id + ":" + i).getBytes();
+                        app.send(new DatagramPacket(payload, payload.length));
+                        DatagramPacket reply = new DatagramPacket(in, in.length);
+                        app.receive(reply);
+                        assertThat(new String(in, 0, reply.getLength())).isEqualTo(id + ":" + i);
+                    }
+                    return 200;
+                }
+            }));
+        }
+        int total = 0;
+        for (Future<Integer> f : results) {
+            total += f.get();
+        }
+        pool.close();
+        assertThat(total).isEqualTo(connections * 200);
+        assertThat(serverMetrics.datagrams(ProxyMetrics.UDP_TO_TCP)).isEqualTo(connections * 200L);
+        await().atMost(Duration.ofSeconds(5)).until(() -> serverMetrics.activeConnections() == 0);
+    }
+
+    @Test
+    void truncatedFramesResetsAndPeersThatNeverReadLeaveNoConnectionBehind() throws Exception {
+        // A frame cut off by the peer closing the connection.
+        try (Socket tcp = new Socket(LOOPBACK, serverAddress().getPort())) {
+            tcp.getOutputStream().write(new byte[] {0, 100, 1, 2, 3});
+        }
+        // A connection reset (RST) in the middle of a frame.
+        Socket reset = new Socket(LOOPBACK, serverAddress().getPort());
+        reset.getOutputStream().write(new byte[] {(byte) 0xff, (byte) 0xff, 1});
+        reset.setSoLinger(true, 0);
+        reset.close();
+        // A peer that floods the echo (so replies pile up) and never reads them.
+        Socket deaf = new Socket(LOOPBACK, serverAddress().getPort());
+        deaf.setReceiveBufferSize(4096);
+        byte[] big = frame(9, 60_000);
+        for (int i = 0; i < 200; i++) {
+            deaf.getOutputStream().write(big);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> serverMetrics.activeConnections() == 1);
+        deaf.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> serverMetrics.activeConnections() == 0);
+        assertThat(serverMetrics.errors("tcp_read")).isGreaterThanOrEqualTo(2);
+        // The server still serves after all that.
+        coalescedAndSplitFramesFromARawTcpClientBecomeExactDatagrams();
+    }
+
+    @Test
+    void repliesComeOnlyFromTheForwardAddressNotAnOpenRelay() throws Exception {
+        try (Socket tcp = new Socket(LOOPBACK, serverAddress().getPort());
+                DatagramSocket stranger = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            tcp.setSoTimeout(1_000);
+            tcp.getOutputStream().write(frame(1, 20));
+            InputStream in = new BufferedInputStream(tcp.getInputStream());
+            byte[] buf = new byte[Framing.MAX_PAYLOAD];
+            assertThat(Framing.readFrame(in, buf)).isEqualTo(20);
+            // The connection's UDP socket, as the forward target saw it: a stranger sends to it.
+            SocketAddress connectionSocket = echo.sources.iterator().next();
+            stranger.send(new DatagramPacket(new byte[] {66, 66}, 2, connectionSocket));
+            tcp.getOutputStream().write(frame(3, 5));
+            assertThat(Framing.readFrame(in, buf)).isEqualTo(5);
+            assertThat(buf[0]).isEqualTo((byte) 3); // the stranger's datagram never reached the TCP side
+        }
+    }
+
+    @Test
+    void connectionsBeyondTheLimitAreRefusedAndCounted() throws Exception {
+        try (Tcp2Udp limited = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(), LOOPBACK,
+                TcpOptions.DEFAULTS, 2, serverMetrics);
+                Socket a = new Socket(LOOPBACK, limited.boundAddresses().get(0).getPort());
+                Socket b = new Socket(LOOPBACK, limited.boundAddresses().get(0).getPort())) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> serverMetrics.activeConnections() == 2);
+            try (Socket c = new Socket(LOOPBACK, limited.boundAddresses().get(0).getPort())) {
+                c.setSoTimeout(5_000);
+                assertThat(c.getInputStream().read()).isEqualTo(-1); // closed by the proxy
+            }
+            assertThat(serverMetrics.prometheus()).contains("dstack_vpn_proxy_connections_rejected_total 1");
+        }
+    }
+
+    @Test
+    void aSilentConnectionIsClosedAfterTheReceiveTimeout() throws Exception {
+        try (Tcp2Udp timed = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(), LOOPBACK,
+                new TcpOptions(true, 0, 0, 1), 4, serverMetrics);
+                Socket silent = new Socket(LOOPBACK, timed.boundAddresses().get(0).getPort())) {
+            silent.setSoTimeout(5_000);
+            assertThat(silent.getInputStream().read()).isEqualTo(-1);
+            assertThat(serverMetrics.errors("tcp_recv_timeout")).isEqualTo(1);
+        }
+    }
+
+    /** A frame whose payload is {@code length} bytes of {@code fill}. */
+    private static byte[] frame(int fill, int length) {
+        byte[] f = new byte[Framing.HEADER + length];
+        Arrays.fill(f, Framing.HEADER, f.length, (byte) fill);
+        f[0] = (byte) (length >>> 8);
+        f[1] = (byte) length;
+        return f;
+    }
+}
