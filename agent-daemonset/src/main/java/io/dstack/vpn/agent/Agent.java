@@ -21,6 +21,8 @@ import io.dstack.vpn.agent.node.KeyStore;
 import io.dstack.vpn.agent.node.WireGuardGoSupervisor;
 import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.agent.peers.PeerDiff;
+import io.dstack.vpn.agent.proxy.NodeProxyProcess;
+import io.dstack.vpn.agent.proxy.ProxyRouting;
 import io.dstack.vpn.api.peerset.PeerSetView;
 import io.dstack.vpn.agent.uapi.DeviceState;
 import io.dstack.vpn.agent.uapi.UapiClient;
@@ -65,6 +67,8 @@ public final class Agent implements AutoCloseable {
     /** What the device holds, as far as the agent knows; null = ask the device. Touched on the worker thread only. */
     private DeviceModel known;
     private WireGuardGoSupervisor supervisor;
+    /** TCP transport through the node proxy; touched on the worker thread only. */
+    private final ProxyRouting proxyRouting;
 
     public Agent(AgentConfig config, KubernetesClient client) {
         this.config = config;
@@ -73,6 +77,7 @@ public final class Agent implements AutoCloseable {
                 : new UapiDevice(new UapiClient(config.uapiSocket()));
         this.interfaceSetup = new InterfaceSetup(config.iface(), config.commandPrefix());
         this.status = new StatusReporter(client, config);
+        this.proxyRouting = new ProxyRouting(config.nodeId(), NodeProxyProcess.launcher(config.commandPrefix()));
     }
 
     public static void main(String[] args) throws Exception {
@@ -140,6 +145,7 @@ public final class Agent implements AutoCloseable {
         peer.getSpec().publicKey = publicKey;
         peer.getSpec().endpoint = config.endpoint();
         peer.getSpec().nodeName = config.nodeName();
+        peer.getSpec().transport = io.dstack.vpn.api.v1alpha1.VpnPeerSpec.Transport.valueOf(config.transport());
         client.resource(peer).inNamespace(config.namespace())
                 .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
                         .withFieldManager(VpnLabels.FIELD_MANAGER_AGENT).withForce(true).build());
@@ -186,7 +192,7 @@ public final class Agent implements AutoCloseable {
                 interfaceSetup.apply(own, set.cidr(), set.mtu());
                 lastOwnAddress = own;
             }
-            List<DesiredPeer> desired = resolveEndpoints(PeerSetView.desiredFor(set, config.nodeId()));
+            List<DesiredPeer> desired = proxyRouting.route(set, resolveEndpoints(PeerSetView.desiredFor(set, config.nodeId())));
             if (known == null) {
                 known = new DeviceModel(device.state()); // first apply, or after an error: ask the device
             }
@@ -201,6 +207,7 @@ public final class Agent implements AutoCloseable {
             known.applied(changes);
             long nanos = System.nanoTime() - start;
             metrics.applied(set.generation(), desired.size(), changes.size(), nanos);
+            metrics.tunnels(proxyRouting.tunnelCount());
             LOG.info("applied peer set generation {}: {} peers, {} changes in {} ms", set.generation(), desired.size(), changes.size(),
                     nanos / 1_000_000);
             status.report(set.generation(), desired.size(), null, null);
@@ -263,6 +270,12 @@ public final class Agent implements AutoCloseable {
             informer.close();
         }
         worker.shutdownNow();
+        try {
+            worker.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        proxyRouting.close(); // the proxy would end with our stdin anyway; this is quicker
         if (supervisor != null) {
             supervisor.close();
         }

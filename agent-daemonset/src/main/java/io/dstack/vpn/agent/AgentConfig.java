@@ -9,7 +9,8 @@ import java.util.Map;
  * runs the agent on the host but the interface commands inside a network namespace.
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
-        String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds, boolean startWireGuardGo) {
+        String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds, boolean startWireGuardGo,
+        String transport) {
 
     public static AgentConfig fromEnv(Map<String, String> env) {
         return fromEnv(env, label -> null);
@@ -34,6 +35,10 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
         if (endpoint == null && env.get("NODE_IP") != null) {
             endpoint = env.get("NODE_IP") + ":" + env.getOrDefault("LISTEN_PORT", "51820");
         }
+        String transport = env.getOrDefault("TRANSPORT", "UDP");
+        if (!transport.equals("UDP") && !transport.equals("TCP")) {
+            throw new IllegalArgumentException("TRANSPORT must be UDP or TCP (TCP: this node's UDP is blocked; it reaches the others through their proxy), not " + transport);
+        }
         return new AgentConfig(
                 namespace,
                 network,
@@ -47,7 +52,8 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 env.get("NETNS"),
                 Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
                 Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")),
-                Boolean.parseBoolean(env.getOrDefault("START_WIREGUARD_GO", "false")));
+                Boolean.parseBoolean(env.getOrDefault("START_WIREGUARD_GO", "false")),
+                transport);
     }
 
     private static String required(Map<String, String> env, String name) {

@@ -10,6 +10,7 @@ final class AgentMetrics {
     private final AtomicLong changes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong lastApplyNanos = new AtomicLong();
+    private final AtomicLong tunnels = new AtomicLong();
 
     void applied(long gen, int peerCount, int changeCount, long nanos) {
         generation.set(gen);
@@ -17,6 +18,10 @@ final class AgentMetrics {
         applies.incrementAndGet();
         changes.addAndGet(changeCount);
         lastApplyNanos.set(nanos);
+    }
+
+    void tunnels(int n) {
+        tunnels.set(n);
     }
 
     void failed() {
@@ -37,6 +42,7 @@ final class AgentMetrics {
                 + "# TYPE dstack_vpn_agent_applies_total counter\ndstack_vpn_agent_applies_total " + applies.get() + "\n"
                 + "# TYPE dstack_vpn_agent_peer_changes_total counter\ndstack_vpn_agent_peer_changes_total " + changes.get() + "\n"
                 + "# TYPE dstack_vpn_agent_apply_failures_total counter\ndstack_vpn_agent_apply_failures_total " + failures.get() + "\n"
-                + "# TYPE dstack_vpn_agent_last_apply_seconds gauge\ndstack_vpn_agent_last_apply_seconds " + lastApplyNanos.get() / 1e9 + "\n";
+                + "# TYPE dstack_vpn_agent_last_apply_seconds gauge\ndstack_vpn_agent_last_apply_seconds " + lastApplyNanos.get() / 1e9 + "\n"
+                + "# TYPE dstack_vpn_agent_proxy_tunnels gauge\ndstack_vpn_agent_proxy_tunnels " + tunnels.get() + "\n";
     }
 }

@@ -217,7 +217,7 @@ class CliIT {
         assertThat(run("status", "-n", NS).out()).contains("NETWORK").contains("edge").contains("10.55.0.0/24").contains("chain");
 
         String other = key();
-        PeerSet set = new PeerSet("edge", 4, "10.55.0.0/24", 51820, 1420, "Mesh", null, List.of(
+        PeerSet set = new PeerSet("edge", 4, "10.55.0.0/24", 51820, 1420, "Mesh", null, null, List.of(
                 new PeerSet.Peer("node-a", other, "10.55.0.1", "203.0.113.1:51820", "UDP", null),
                 new PeerSet.Peer("tee-1", k, "10.55.0.2", null, "UDP", null)));
         kube.resource(new ConfigMapBuilder().withNewMetadata().withName(PeerSetCodec.configMapName("edge")).withNamespace(NS).endMetadata()

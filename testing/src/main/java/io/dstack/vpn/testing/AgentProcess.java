@@ -32,6 +32,12 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     public static AgentProcess start(SimulatedNode node, String nodeId, String namespace, String network, Path keyDir) throws IOException {
+        return start(node, nodeId, namespace, network, keyDir, java.util.Map.of());
+    }
+
+    /** @param extraEnv more agent settings, e.g. {@code TRANSPORT=TCP} for a node whose UDP is blocked */
+    public static AgentProcess start(SimulatedNode node, String nodeId, String namespace, String network, Path keyDir,
+            java.util.Map<String, String> extraEnv) throws IOException {
         Path jar;
         try (var files = Files.list(RealApiServer.repoRoot().resolve("agent-daemonset/target"))) {
             jar = files.filter(f -> f.getFileName().toString().matches("dstack-vpn-agent-.*\\.jar")).findFirst()
@@ -57,6 +63,7 @@ public final class AgentProcess implements AutoCloseable {
         env.put("NETNS", node.netns());
         env.put("HTTP_PORT", Integer.toString(port));
         env.put("STATS_SECONDS", "5");
+        env.putAll(extraEnv);
         return new AgentProcess(nodeId, keyDir, pb.start(), port, log);
     }
 

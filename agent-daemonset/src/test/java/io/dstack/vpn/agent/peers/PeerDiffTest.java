@@ -57,9 +57,9 @@ class PeerDiffTest {
         var peers = List.of(new PeerSet.Peer("hub", A, "10.99.0.1", "10.254.0.1:51820", "UDP", null),
                 new PeerSet.Peer("s1", B, "10.99.0.2", null, "UDP", 25),
                 new PeerSet.Peer("s2", C, "10.99.0.3", null, "UDP", null));
-        PeerSet mesh = new PeerSet("n", 3, "10.99.0.0/24", 51820, 1420, "Mesh", null, peers);
+        PeerSet mesh = new PeerSet("n", 3, "10.99.0.0/24", 51820, 1420, "Mesh", null, null, peers);
         assertThat(PeerSetView.desiredFor(mesh, "s1")).extracting(DesiredPeer::nodeId).containsExactly("hub", "s2");
-        PeerSet hubs = new PeerSet("n", 3, "10.99.0.0/24", 51820, 1420, "HubAndSpoke", List.of("hub"), peers);
+        PeerSet hubs = new PeerSet("n", 3, "10.99.0.0/24", 51820, 1420, "HubAndSpoke", List.of("hub"), null, peers);
         var spoke = PeerSetView.desiredFor(hubs, "s1");
         assertThat(spoke).singleElement().satisfies(p -> assertThat(p.allowedIps()).containsExactly("10.99.0.0/24"));
         assertThat(PeerSetView.desiredFor(hubs, "hub")).extracting(DesiredPeer::nodeId).containsExactly("s1", "s2");

@@ -11,11 +11,12 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * Stored in a ConfigMap under {@link PeerSetCodec#PEERS_KEY}.
  *
  * @param generation increases by one whenever anything an agent applies changes
+ * @param proxyPort the TCP port of every node's proxy (UDP-over-TCP) when the network enables it, else null
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@JsonPropertyOrder({"network", "generation", "cidr", "listenPort", "mtu", "topology", "hubs", "peers"})
+@JsonPropertyOrder({"network", "generation", "cidr", "listenPort", "mtu", "topology", "hubs", "proxyPort", "peers"})
 public record PeerSet(String network, long generation, String cidr, int listenPort, int mtu, String topology,
-        List<String> hubs, List<Peer> peers) {
+        List<String> hubs, Integer proxyPort, List<Peer> peers) {
 
     /** One admitted member. Sorted by nodeId so equal sets render to equal bytes. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -24,12 +25,17 @@ public record PeerSet(String network, long generation, String cidr, int listenPo
             Integer keepalive) {
     }
 
+    /** TCP-transport peers reach the others through the proxy; see docs/adr/0008-proxy.md. */
+    public boolean proxyEnabled() {
+        return proxyPort != null;
+    }
+
     /** Same content, ignoring the generation: decides whether a new generation is needed. */
     public boolean sameMembershipAs(PeerSet other) {
         return other != null && withGeneration(0).equals(other.withGeneration(0));
     }
 
     public PeerSet withGeneration(long g) {
-        return new PeerSet(network, g, cidr, listenPort, mtu, topology, hubs, peers);
+        return new PeerSet(network, g, cidr, listenPort, mtu, topology, hubs, proxyPort, peers);
     }
 }

@@ -15,6 +15,7 @@ public final class PeerSetRenderer {
 
     public static final int DEFAULT_LISTEN_PORT = 51820;
     public static final int DEFAULT_MTU = 1420;
+    public static final int DEFAULT_PROXY_PORT = 443;
 
     /**
      * @param previous   the peer set currently stored (null if none): its generation is kept when nothing
@@ -48,7 +49,7 @@ public final class PeerSetRenderer {
                 .toList();
         PeerSet candidate = new PeerSet(network.getMetadata().getName(), 0, spec.cidr,
                 spec.listenPort == null ? DEFAULT_LISTEN_PORT : spec.listenPort,
-                spec.mtu == null ? DEFAULT_MTU : spec.mtu, mode, hubs, peers);
+                spec.mtu == null ? DEFAULT_MTU : spec.mtu, mode, hubs, proxyPort(spec), peers);
         if (previous == null) {
             // No stored set (first render, or the ConfigMap was lost): continue after the last generation
             // the status recorded, so agents never see a generation go backwards.
@@ -57,6 +58,13 @@ public final class PeerSetRenderer {
             return candidate.withGeneration(last + 1);
         }
         return candidate.sameMembershipAs(previous) ? previous : candidate.withGeneration(previous.generation() + 1);
+    }
+
+    private static Integer proxyPort(io.dstack.vpn.api.v1alpha1.VpnNetworkSpec spec) {
+        if (spec.proxy == null || !Boolean.TRUE.equals(spec.proxy.enabled)) {
+            return null;
+        }
+        return spec.proxy.port == null ? DEFAULT_PROXY_PORT : spec.proxy.port;
     }
 
     private PeerSetRenderer() {

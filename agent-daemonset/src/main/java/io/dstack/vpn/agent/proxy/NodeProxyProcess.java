@@ -1,0 +1,108 @@
+package io.dstack.vpn.agent.proxy;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.dstack.vpn.proxy.ProxyMain;
+
+/**
+ * {@code dstack-vpn-proxy node} as a child process, started through the agent's command prefix so that it
+ * runs in the node's network namespace (the host's, in the DaemonSet; a simulated node's, in tests). Tunnels
+ * are requested on its standard input, one line each; closing that input stops it, so it never outlives
+ * the agent.
+ */
+public final class NodeProxyProcess implements NodeTunnels {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeProxyProcess.class);
+
+    private final Process process;
+    private final BufferedWriter commands;
+    private final BufferedReader replies;
+
+    private NodeProxyProcess(Process process) {
+        this.process = process;
+        this.commands = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+        this.replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    /** A launcher that runs the proxy with {@code prefix} (e.g. {@code ip netns exec <ns>}; empty on a node). */
+    public static Launcher launcher(List<String> prefix) {
+        return (tcpPort, wireGuardPort) -> {
+            List<String> cmd = new ArrayList<>(prefix);
+            cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-cp", proxyJar(), ProxyMain.class.getName(), "node",
+                    "--tcp-listen", "0.0.0.0:" + tcpPort,
+                    "--udp-forward", "127.0.0.1:" + wireGuardPort,
+                    "--udp-bind", "127.0.0.1"));
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            LOG.info("node proxy started (pid {}): TCP :{} -> WireGuard 127.0.0.1:{}", p.pid(), tcpPort, wireGuardPort);
+            return new NodeProxyProcess(p);
+        };
+    }
+
+    private static String proxyJar() {
+        try {
+            return Path.of(ProxyMain.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("cannot locate the proxy classes", e);
+        }
+    }
+
+    @Override
+    public synchronized int open(String id, String target) throws IOException {
+        String reply = request("tunnel " + id + " " + target);
+        String prefix = "tunnel " + id + " ";
+        if (!reply.startsWith(prefix)) {
+            throw new IOException("the node proxy could not open a tunnel to " + target + ": " + reply);
+        }
+        return Integer.parseInt(reply.substring(prefix.length()).trim());
+    }
+
+    @Override
+    public synchronized void close(String id) throws IOException {
+        request("close " + id);
+    }
+
+    private String request(String line) throws IOException {
+        commands.write(line);
+        commands.newLine();
+        commands.flush();
+        String reply = replies.readLine();
+        if (reply == null) {
+            throw new IOException("the node proxy exited (code " + (process.isAlive() ? "?" : process.exitValue()) + ")");
+        }
+        return reply;
+    }
+
+    @Override
+    public boolean alive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public void close() {
+        try {
+            commands.close(); // end of input: the proxy closes its tunnels and exits
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (IOException e) {
+            process.destroyForcibly();
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+}
