@@ -38,6 +38,48 @@ public final class AgentProcess implements AutoCloseable {
     /** @param extraEnv more agent settings, e.g. {@code TRANSPORT=TCP} for a node whose UDP is blocked */
     public static AgentProcess start(SimulatedNode node, String nodeId, String namespace, String network, Path keyDir,
             java.util.Map<String, String> extraEnv) throws IOException {
+        return start(node, nodeId, namespace, network, keyDir, extraEnv, DEFAULT_JVM_OPTIONS);
+    }
+
+    /** JVM options of {@link #start}: a small heap and the serial collector, as in the DaemonSet. */
+    public static final java.util.List<String> DEFAULT_JVM_OPTIONS = java.util.List.of("-Xmx96m", "-XX:+UseSerialGC");
+
+    /**
+     * JVM options for many agents on one machine ({@link #startMemory}): a 48 MiB heap, the serial collector and
+     * C1 only (no C2 compiler threads and code).
+     */
+    public static final java.util.List<String> SMALL_JVM_OPTIONS = java.util.List.of("-Xmx48m", "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1");
+
+    /** {@link #start(SimulatedNode, String, String, String, Path, java.util.Map)} with its own JVM options. */
+    public static AgentProcess start(SimulatedNode node, String nodeId, String namespace, String network, Path keyDir,
+            java.util.Map<String, String> extraEnv, java.util.List<String> jvmOptions) throws IOException {
+        java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+        env.put("UAPI_SOCKET", node.uapiSocket("wg0").toString());
+        env.put("ENDPOINT", node.underlayAddress() + ":51820");
+        env.put("NETNS", node.netns());
+        env.putAll(extraEnv);
+        return launch(nodeId, namespace, network, keyDir, env, jvmOptions);
+    }
+
+    /**
+     * An agent with the fake in-memory WireGuard backend ({@code WG_BACKEND=memory}): no node, no interface, no
+     * wireguard-go, no ip or wg commands. It logs when it adds and removes each peer
+     * ({@code memory-device: removed peer <key> at epoch-us <n>}, see {@link #logFile}). For scale tests only.
+     *
+     * @param endpoint the endpoint it publishes (nothing listens there)
+     */
+    public static AgentProcess startMemory(String nodeId, String namespace, String network, Path keyDir, String endpoint,
+            java.util.Map<String, String> extraEnv, java.util.List<String> jvmOptions) throws IOException {
+        java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+        env.put("WG_BACKEND", "memory");
+        env.put("ENDPOINT", endpoint);
+        env.putAll(extraEnv);
+        return launch(nodeId, namespace, network, keyDir, env, jvmOptions);
+    }
+
+    private static AgentProcess launch(String nodeId, String namespace, String network, Path keyDir, java.util.Map<String, String> extraEnv,
+            java.util.List<String> jvmOptions) throws IOException {
         Path jar;
         try (var files = Files.list(RealApiServer.repoRoot().resolve("agent-daemonset/target"))) {
             jar = files.filter(f -> f.getFileName().toString().matches("dstack-vpn-agent-.*\\.jar")).findFirst()
@@ -48,9 +90,12 @@ public final class AgentProcess implements AutoCloseable {
             port = s.getLocalPort();
         }
         Path log = Files.createTempFile("dstack-vpn-agent-" + nodeId, ".log");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx96m", "-XX:+UseSerialGC", "-jar", jar.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmOptions);
+        cmd.add("-jar");
+        cmd.add(jar.toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         var env = pb.environment();
         env.put("KUBECONFIG", RealApiServer.get().kubeconfig().toString());
         env.put("NAMESPACE", namespace);
@@ -58,9 +103,6 @@ public final class AgentProcess implements AutoCloseable {
         env.put("NODE_ID", nodeId);
         env.put("KEY_DIR", keyDir.toString());
         env.put("WG_INTERFACE", "wg0");
-        env.put("UAPI_SOCKET", node.uapiSocket("wg0").toString());
-        env.put("ENDPOINT", node.underlayAddress() + ":51820");
-        env.put("NETNS", node.netns());
         env.put("HTTP_PORT", Integer.toString(port));
         env.put("STATS_SECONDS", "5");
         env.putAll(extraEnv);
@@ -74,6 +116,15 @@ public final class AgentProcess implements AutoCloseable {
 
     public String log() throws IOException {
         return Files.readString(log);
+    }
+
+    /** The agent's stdout and stderr (slf4j-simple writes its log to stderr). */
+    public Path logFile() {
+        return log;
+    }
+
+    public long pid() {
+        return process.pid();
     }
 
     /** Resident set size of the agent JVM, from /proc. */

@@ -90,6 +90,34 @@ public final class OperatorProcess implements AutoCloseable {
         return Files.readString(log);
     }
 
+    /** The operator JVM's process id. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /**
+     * The operator's resident set size in KiB ({@code VmRSS} in {@code /proc/<pid>/status}), or -1 when the
+     * process is gone or the file cannot be read (not Linux).
+     */
+    public long rssKiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.substring(6).replace("kB", "").strip());
+                }
+            }
+        } catch (IOException | NumberFormatException gone) {
+            // exited between the check and the read, or no procfs
+        }
+        return -1;
+    }
+
+    /** SIGKILL, as a node crash or an OOM kill ends a pod: no shutdown hook runs, the Lease is not released. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
     /**
      * SIGTERM, as Kubernetes stops a pod, with 30 s of grace (the pod default) before SIGKILL.
      *

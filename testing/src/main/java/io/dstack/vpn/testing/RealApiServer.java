@@ -1,9 +1,13 @@
 package io.dstack.vpn.testing;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
@@ -24,6 +28,10 @@ public final class RealApiServer {
     private final KubernetesClient client;
     private final Path kubeconfig;
     private boolean stopped;
+    /** etcd and kube-apiserver started again by {@link #restartApiServer}; kube-api-test only knows the first ones. */
+    private final List<Process> restarted = new java.util.ArrayList<>();
+    /** The etcd data put back by a restart: kube-api-test no longer knows to delete it. */
+    private final List<Path> restoredDataDirs = new java.util.ArrayList<>();
 
     private RealApiServer() throws IOException {
         String version = System.getProperty("kube.version", "1.37.2");
@@ -106,6 +114,126 @@ public final class RealApiServer {
         }
     }
 
+    /**
+     * Restarts the control plane's storage and API server as a crash would, keeping every object: etcd is
+     * frozen (SIGSTOP) and its data directory copied, then etcd is killed, which makes kube-api-test stop the
+     * API server and delete the data; after {@code downtime} the copy is put back and etcd and kube-apiserver are
+     * started again with their original command lines, environments and working directories. Returns once the
+     * API server serves again. Clients see connections reset and watches end, as in a real restart.
+     */
+    public synchronized void restartApiServer(Duration downtime) throws IOException, InterruptedException {
+        ProcessHandle etcd = child("/etcd");
+        ProcessHandle apiserver = child("/kube-apiserver");
+        Launch etcdLaunch = Launch.of(etcd);
+        Launch apiLaunch = Launch.of(apiserver);
+        // kube-api-test keeps etcd's data and write-ahead log in two temp dirs: both are saved and put back.
+        List<Path> dirs = List.of(Path.of(etcdLaunch.option("data-dir")), Path.of(etcdLaunch.option("wal-dir")));
+        List<Path> backups = new java.util.ArrayList<>();
+        signal(etcd.pid(), "STOP");
+        for (Path dir : dirs) {
+            Path backup = Files.createTempDirectory("dstack-vpn-etcd-backup");
+            copyTree(dir, backup);
+            backups.add(backup);
+        }
+        etcd.destroyForcibly(); // SIGKILL ends a stopped process too
+        etcd.onExit().join();
+        apiserver.onExit().join(); // kube-api-test stops the API server when etcd dies...
+        Thread.sleep(downtime.toMillis());
+        for (int i = 0; i < dirs.size(); i++) {
+            deleteTree(dirs.get(i)); // ...and deletes the data, unless it has not got that far
+            copyTree(backups.get(i), dirs.get(i));
+            deleteTree(backups.get(i));
+        }
+        restoredDataDirs.addAll(dirs);
+        restarted.add(etcdLaunch.start());
+        restarted.add(apiLaunch.start());
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                client.namespaces().list();
+                return;
+            } catch (RuntimeException notYet) {
+                sleep(200);
+            }
+        }
+        throw new IllegalStateException("kube-apiserver did not serve within 60 s of its restart");
+    }
+
+    private static ProcessHandle child(String commandSuffix) {
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith(commandSuffix)).orElse(false))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no " + commandSuffix + " process below this JVM"));
+    }
+
+    /** How a running process was started, read from /proc, to start it again the same way. */
+    private record Launch(List<String> command, Map<String, String> env, Path cwd) {
+        static Launch of(ProcessHandle p) throws IOException {
+            Path proc = Path.of("/proc", Long.toString(p.pid()));
+            List<String> command = List.of(new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).split("\0"));
+            Map<String, String> env = new HashMap<>();
+            for (String entry : new String(Files.readAllBytes(proc.resolve("environ")), StandardCharsets.UTF_8).split("\0")) {
+                int eq = entry.indexOf('=');
+                if (eq > 0) {
+                    env.put(entry.substring(0, eq), entry.substring(eq + 1));
+                }
+            }
+            return new Launch(command, env, proc.resolve("cwd").toRealPath());
+        }
+
+        /** The value of option {@code name}, written -name or --name, with a space or '='. */
+        String option(String name) {
+            for (int i = 0; i < command.size(); i++) {
+                String arg = command.get(i).replaceFirst("^--?", "");
+                if (arg.equals(name) && i + 1 < command.size()) {
+                    return command.get(i + 1);
+                }
+                if (arg.startsWith(name + "=")) {
+                    return arg.substring(name.length() + 1);
+                }
+            }
+            throw new IllegalStateException(name + " not on the command line " + command);
+        }
+
+        Process start() throws IOException {
+            Path log = Files.createTempFile("dstack-vpn-restarted-" + Path.of(command.get(0)).getFileName(), ".log");
+            ProcessBuilder pb = new ProcessBuilder(command).directory(cwd.toFile()).redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
+            pb.environment().clear();
+            pb.environment().putAll(env);
+            return pb.start();
+        }
+    }
+
+    private static void signal(long pid, String signal) throws IOException, InterruptedException {
+        if (new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor() != 0) {
+            throw new IOException("kill -" + signal + " " + pid + " failed");
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     /** Stops etcd and the API server; idempotent (also runs as a shutdown hook). */
     public synchronized void stop() {
         if (stopped) {
@@ -115,7 +243,23 @@ public final class RealApiServer {
         try {
             client.close();
         } finally {
+            for (Process p : restarted.reversed()) { // the API server before etcd
+                p.destroy();
+                try {
+                    p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                p.destroyForcibly();
+            }
             server.stop();
+            for (Path dir : restoredDataDirs) {
+                try {
+                    deleteTree(dir);
+                } catch (IOException e) {
+                    System.err.println("could not delete " + dir + ": " + e.getMessage());
+                }
+            }
         }
     }
 

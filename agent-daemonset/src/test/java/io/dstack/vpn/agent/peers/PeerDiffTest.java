@@ -59,6 +59,7 @@ class PeerDiffTest {
                 new PeerSet.Peer("s2", C, "10.99.0.3", null, "UDP", null));
         PeerSet mesh = new PeerSet("n", 3, "10.99.0.0/24", 51820, 1420, "Mesh", null, null, peers);
         assertThat(PeerSetView.desiredFor(mesh, "s1")).extracting(DesiredPeer::nodeId).containsExactly("hub", "s2");
+        assertThat(PeerSetView.desiredFor(mesh, "revoked-node")).as("a node that is not a member peers with nobody").isEmpty();
         PeerSet hubs = new PeerSet("n", 3, "10.99.0.0/24", 51820, 1420, "HubAndSpoke", List.of("hub"), null, peers);
         var spoke = PeerSetView.desiredFor(hubs, "s1");
         assertThat(spoke).singleElement().satisfies(p -> assertThat(p.allowedIps()).containsExactly("10.99.0.0/24"));

@@ -7,7 +7,9 @@ import java.util.List;
 /**
  * This node's view of the network's one rendered peer set. Mesh: every other member, each routing its own
  * /32. Hub-and-spoke: a spoke peers with the hubs only, and the first hub carries the whole overlay range (a
- * WireGuard allowed IP belongs to one peer); a hub peers with everyone.
+ * WireGuard allowed IP belongs to one peer); a hub peers with everyone. A node that is not a member (not yet
+ * admitted, or revoked) peers with nobody: the others dropped it anyway, and when it is admitted again it adds
+ * them afresh, so it starts new sessions at once instead of talking into sessions the others threw away.
  */
 public final class PeerSetView {
 
@@ -16,6 +18,9 @@ public final class PeerSetView {
         boolean selfIsHub = hubAndSpoke && set.hubs().contains(selfNodeId);
         String firstHub = hubAndSpoke ? set.hubs().get(0) : null;
         List<DesiredPeer> out = new ArrayList<>();
+        if (set.peers().stream().noneMatch(p -> p.nodeId().equals(selfNodeId))) {
+            return out;
+        }
         for (PeerSet.Peer p : set.peers()) {
             if (p.nodeId().equals(selfNodeId)) {
                 continue;
