@@ -1,26 +1,35 @@
 package io.dstack.vpn.e2e;
 
+import static io.dstack.vpn.e2e.Manifests.CHART;
+import static io.dstack.vpn.e2e.Manifests.find;
+import static io.dstack.vpn.e2e.Manifests.helm;
+import static io.dstack.vpn.e2e.Manifests.kinds;
+import static io.dstack.vpn.e2e.Manifests.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
 import io.dstack.vpn.testing.RealApiServer;
 import io.dstack.vpn.testing.TestResources;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -30,38 +39,27 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 /**
  * The Helm chart: `helm lint`, `helm template`, its CRDs equal to crds/, and the rendered manifests applied
  * to the real API server (server-side dry run, then for real). Least privilege is checked by impersonating
- * the agent's service account: it may write only the VpnPeer of the node its token names.
+ * the agent's service account: it may write only the VpnPeer of the node its token names. The proxy (off by
+ * default) forwards to its one configured destination and runs without any capability; the Grafana dashboard
+ * is valid JSON and queries only documented metrics.
  */
 class ChartIT {
     static final String NS = "chart-it";
-    static final Path CHART = RealApiServer.repoRoot().resolve("helm/dstack-vpn");
+    /** Everything optional switched on. */
+    static final String[] ALL_ON = {"proxy.enabled=true", "proxy.forward=hub-1.example.net:51820", "proxy.service.type=LoadBalancer",
+        "proxy.service.externalTrafficPolicy=Local", "proxy.networkPolicy.enabled=true", "metrics.serviceMonitor.enabled=true",
+        "metrics.dashboard.enabled=true", "agent.nodeIdLabel=vpn.dstack.io/node-id"};
     static KubernetesClient client;
 
     @BeforeAll
     static void apiServer() {
         client = RealApiServer.get().client();
-        client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
-    }
-
-    static Path helm() {
-        Path cached = Path.of(System.getProperty("user.home"), ".cache/dstack-vpn/bin/helm");
-        if (!Files.isExecutable(cached)) {
-            throw new IllegalStateException(cached + " is missing: run hack/install-helm.sh");
-        }
-        return cached;
-    }
-
-    static String run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + out).isZero();
-        return out;
+        Manifests.createNamespace(client, NS);
     }
 
     @Test
     void chartCrdsAreTheCheckedInCrds() throws Exception {
-        try (var files = Files.list(RealApiServer.repoRoot().resolve("crds"))) {
+        try (var files = Files.list(Manifests.ROOT.resolve("crds"))) {
             for (Path crd : files.toList()) {
                 assertThat(CHART.resolve("crds").resolve(crd.getFileName())).as("helm/dstack-vpn/crds must equal crds/ (hack/update-crds.sh)")
                         .hasSameTextualContentAs(crd);
@@ -72,45 +70,116 @@ class ChartIT {
     @Test
     void lintsAndRendersAndAppliesToTheRealApiServer() throws Exception {
         run(helm().toString(), "lint", CHART.toString(), "--strict");
-        String manifests = run(helm().toString(), "template", "vpn", CHART.toString(), "--namespace", NS,
-                "--set", "agent.nodeIdLabel=vpn.dstack.io/node-id");
-        List<HasMetadata> items = client.load(new ByteArrayInputStream(manifests.getBytes(StandardCharsets.UTF_8))).items();
-        List<String> kinds = new ArrayList<>();
-        items.forEach(i -> kinds.add(i.getKind()));
-        assertThat(kinds).contains("Deployment", "DaemonSet", "ClusterRole", "Role", "ServiceAccount", "ValidatingAdmissionPolicy",
+        List<HasMetadata> items = Manifests.load(client, Manifests.template(NS, "agent.nodeIdLabel=vpn.dstack.io/node-id"));
+        assertThat(kinds(items)).contains("Deployment", "DaemonSet", "ClusterRole", "Role", "ServiceAccount", "ValidatingAdmissionPolicy",
                 "ValidatingAdmissionPolicyBinding");
-        for (HasMetadata item : items) {
-            client.resource(item).inNamespace(NS).dryRun().serverSideApply();
-        }
-        for (HasMetadata item : items) {
-            client.resource(item).inNamespace(NS).serverSideApply();
-        }
+        assertThat(Manifests.names(items)).as("the proxy is off by default").doesNotContain("Deployment/vpn-proxy");
+        Manifests.applyDryRunThenForReal(client, NS, items);
         ClusterRole operator = client.rbac().clusterRoles().withName("vpn-operator").get();
         assertThat(operator.getRules()).allSatisfy(r -> {
             assertThat(r.getVerbs()).doesNotContain("*", "delete");
             assertThat(r.getResources()).doesNotContain("*", "customresourcedefinitions");
         });
+        assertThat(find(items, Deployment.class, "vpn-operator").getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+                .as("image tag defaults to the chart's appVersion").isEqualTo("ghcr.io/dstack-vpn/operator:0.1.0");
+    }
+
+    @Test
+    void everythingOptionalLintsAndApplies() throws Exception {
+        List<String> lint = new ArrayList<>(List.of(helm().toString(), "lint", CHART.toString(), "--strict"));
+        for (String set : ALL_ON) {
+            lint.addAll(List.of("--set", set));
+        }
+        run(lint.toArray(String[]::new));
+        List<HasMetadata> items = Manifests.load(client, Manifests.template(NS, ALL_ON));
+        assertThat(kinds(items)).contains("NetworkPolicy", "ServiceMonitor", "ConfigMap");
+        // The API server has no Prometheus Operator CRDs: ServiceMonitors are checked as rendered, the rest applied.
+        Manifests.applyDryRunThenForReal(client, NS, items.stream().filter(i -> !"ServiceMonitor".equals(i.getKind())).toList());
+        assertThat(client.apps().deployments().inNamespace(NS).withName("vpn-proxy").get()).isNotNull();
+        assertThat(client.services().inNamespace(NS).withName("vpn-proxy").get().getSpec().getExternalTrafficPolicy()).isEqualTo("Local");
+    }
+
+    @Test
+    void theProxyForwardsToItsOneDestinationWithoutAnyCapability() throws Exception {
+        List<HasMetadata> items = Manifests.load(client, Manifests.template(NS, ALL_ON));
+        Deployment proxy = find(items, Deployment.class, "vpn-proxy");
+        var pod = proxy.getSpec().getTemplate().getSpec();
+        assertThat(pod.getAutomountServiceAccountToken()).isFalse();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(65532L);
+        Container c = pod.getContainers().get(0);
+        assertThat(c.getImage()).isEqualTo("ghcr.io/dstack-vpn/proxy:0.1.0");
+        assertThat(c.getCommand()).as("the image's entrypoint runs the jar").isNullOrEmpty();
+        assertThat(c.getArgs()).containsExactly("tcp2udp", "--tcp-listen", "0.0.0.0:8443", "--udp-forward", "hub-1.example.net:51820",
+                "--metrics-listen", "0.0.0.0:9102", "--max-connections", "1024", "--tcp-recv-timeout-secs", "0", "--nodelay");
+        assertThat(find(Manifests.load(client, Manifests.template(NS, "proxy.enabled=true", "proxy.forward=10.0.0.1:51820", "proxy.nodelay=false")),
+                Deployment.class, "vpn-proxy").getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).endsWith("--no-nodelay");
+        assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(c.getSecurityContext().getCapabilities().getAdd()).as("port 443 is the Service's; the container listens on 8443").isNullOrEmpty();
+        assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+
+        Service service = find(items, Service.class, "vpn-proxy");
+        assertThat(service.getSpec().getType()).isEqualTo("LoadBalancer");
+        assertThat(service.getSpec().getPorts()).as("only the proxy port is exposed; metrics stay in the cluster").singleElement()
+                .satisfies(p -> {
+                    assertThat(p.getPort()).isEqualTo(443);
+                    assertThat(p.getTargetPort().getStrVal()).isEqualTo("wg-tcp");
+                });
+        Service metrics = find(items, Service.class, "vpn-proxy-metrics");
+        assertThat(metrics.getSpec().getType()).isNull(); // ClusterIP
+        GenericKubernetesResource monitor = find(items, GenericKubernetesResource.class, "vpn-proxy");
+        @SuppressWarnings("unchecked")
+        Map<String, String> selector = (Map<String, String>) ((Map<String, Object>) ((Map<String, Object>) monitor.getAdditionalProperties()
+                .get("spec")).get("selector")).get("matchLabels");
+        assertThat(metrics.getMetadata().getLabels()).containsAllEntriesOf(selector);
+        assertThat(service.getMetadata().getLabels()).as("the ServiceMonitor must not scrape the public Service").doesNotContainEntry(
+                "app.kubernetes.io/component", selector.get("app.kubernetes.io/component"));
+        assertThat(Manifests.names(items)).contains("ServiceMonitor/vpn-operator", "ServiceMonitor/vpn-agent", "ServiceMonitor/vpn-proxy");
     }
 
     @Test
     void schemaRejectsBadValues() throws Exception {
-        Process p = new ProcessBuilder(helm().toString(), "template", "vpn", CHART.toString(), "--set", "agent.backend=netlink")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(60, TimeUnit.SECONDS);
-        assertThat(p.exitValue()).isNotZero();
-        assertThat(out).contains("backend");
+        assertThat(Manifests.templateFailing(NS, "agent.backend=netlink").output()).contains("backend");
+        assertThat(Manifests.templateFailing(NS, "proxy.enabled=true").output()).as("enabled needs its one destination").contains("forward");
+        assertThat(Manifests.templateFailing(NS, "proxy.enabled=true", "proxy.forward=no-port").output()).contains("forward");
+        assertThat(Manifests.templateFailing(NS, "proxy.enabled=true", "proxy.forward=10.0.0.1:51820", "proxy.containerPort=443").output())
+                .contains("containerPort");
+        assertThat(Manifests.templateFailing(NS, "proxy.service.type=External").output()).contains("type");
+    }
+
+    @Test
+    void theDashboardShipsInALabelledConfigMap() throws Exception {
+        List<HasMetadata> items = Manifests.load(client, Manifests.template(NS, "metrics.dashboard.enabled=true",
+                "metrics.dashboard.annotations.grafana_folder=VPN"));
+        ConfigMap cm = find(items, ConfigMap.class, "vpn-dashboard");
+        assertThat(cm.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
+        assertThat(cm.getMetadata().getAnnotations()).containsEntry("grafana_folder", "VPN");
+        String json = cm.getData().get("dstack-vpn.json");
+        assertThat(json).as("the file in the repository, unchanged (MetricsDocTest checks its metric names)")
+                .isEqualTo(Files.readString(CHART.resolve("dashboards/dstack-vpn.json")).stripTrailing());
+        JsonNode dashboard = new ObjectMapper().readTree(json);
+        assertThat(dashboard.get("uid").asText()).isEqualTo("dstack-vpn");
+        assertThat(dashboard.get("panels").size()).isGreaterThan(20);
+        Manifests.applyDryRunThenForReal(client, NS, List.of(cm));
+    }
+
+    /** A client with the agent's service account and the node name its token carries on that node. */
+    static KubernetesClient agentOn(String node) throws Exception {
+        Config asAgent = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));
+        asAgent.setImpersonateUsername("system:serviceaccount:" + NS + ":vpn-agent");
+        asAgent.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + NS, "system:authenticated");
+        // Extra keys go in a header name: percent-encoded, as the API server expects.
+        asAgent.setImpersonateExtras(Map.of("authentication.kubernetes.io%2Fnode-name", List.of(node)));
+        return new KubernetesClientBuilder().withConfig(asAgent).build();
     }
 
     @Test
     void anAgentMayWriteOnlyItsOwnNodesVpnPeer() throws Exception {
         lintsAndRendersAndAppliesToTheRealApiServer(); // RBAC and the admission policy in place
-        Config asAgent = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));
-        asAgent.setImpersonateUsername("system:serviceaccount:" + NS + ":vpn-agent");
-        asAgent.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + NS, "system:authenticated");
-        // Extra keys go in a header name: percent-encoded, as the API server expects.
-        asAgent.setImpersonateExtras(Map.of("authentication.kubernetes.io%2Fnode-name", List.of("worker-1")));
-        try (KubernetesClient agent = new KubernetesClientBuilder().withConfig(asAgent).build()) {
+        try (KubernetesClient agent = agentOn("worker-1"); KubernetesClient otherAgent = agentOn("worker-2")) {
             VpnPeer own = TestResources.peer("mesh-worker-1", "mesh", "worker-1", WireGuardKey.generatePrivate().publicKey().toBase64());
             own.getSpec().nodeName = "worker-1";
             // The policy needs a moment to be loaded by the API server after it is created.
@@ -135,6 +204,14 @@ class ChartIT {
                     .hasMessageContaining("an agent may only write the VpnPeer of the node it runs on");
             assertThatThrownBy(() -> agent.secrets().inNamespace(NS).list()).as("agents cannot read Secrets")
                     .isInstanceOf(KubernetesClientException.class);
+            // worker-1's own updates pass; worker-2 cannot take worker-1's VpnPeer over by naming itself in it.
+            own.getSpec().endpoint = "192.0.2.1:51820";
+            own.getMetadata().setManagedFields(null);
+            agent.resource(own).inNamespace(NS).serverSideApply();
+            VpnPeer hijack = TestResources.peer("mesh-worker-1", "mesh", "worker-1", WireGuardKey.generatePrivate().publicKey().toBase64());
+            hijack.getSpec().nodeName = "worker-2";
+            assertThatThrownBy(() -> otherAgent.resource(hijack).inNamespace(NS).forceConflicts().serverSideApply())
+                    .hasMessageContaining("an agent may not change the VpnPeer of another node");
         }
     }
 }
