@@ -196,6 +196,30 @@ public final class SimulatedNode {
     }
 
     /**
+     * The public keys (base64) of the peers {@code ifName}'s wireguard-go holds right now, read with a UAPI
+     * {@code get}. Private keys in the reply are skipped, never kept.
+     */
+    public java.util.Set<String> wireGuardPeers(String ifName) throws IOException {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(uapiSocket(ifName)))) {
+            ch.write(java.nio.ByteBuffer.wrap("get=1\n\n".getBytes(StandardCharsets.US_ASCII)));
+            StringBuilder reply = new StringBuilder();
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64 * 1024);
+            while (reply.indexOf("errno=") < 0 && ch.read(buf) > 0) {
+                buf.flip();
+                reply.append(StandardCharsets.US_ASCII.decode(buf));
+                buf.clear();
+            }
+            java.util.Set<String> keys = new java.util.LinkedHashSet<>();
+            for (String line : reply.toString().split("\n")) {
+                if (line.startsWith("public_key=")) {
+                    keys.add(java.util.Base64.getEncoder().encodeToString(java.util.HexFormat.of().parseHex(line.substring(11))));
+                }
+            }
+            return keys;
+        }
+    }
+
+    /**
      * Stops every wireguard-go of this node: SIGTERM (it then removes its interface and socket), SIGKILL after
      * 5 s. Safe to call when none runs.
      */
