@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.dstack.vpn.agent.device.MemoryDevice;
 import io.dstack.vpn.agent.device.UapiDevice;
 import io.dstack.vpn.agent.device.WgToolsDevice;
 import io.dstack.vpn.agent.device.WireGuardDevice;
@@ -73,9 +74,13 @@ public final class Agent implements AutoCloseable {
     public Agent(AgentConfig config, KubernetesClient client) {
         this.config = config;
         this.client = client;
-        this.device = "wgtools".equals(config.backend()) ? new WgToolsDevice(config.iface(), config.commandPrefix())
-                : new UapiDevice(new UapiClient(config.uapiSocket()));
-        this.interfaceSetup = new InterfaceSetup(config.iface(), config.commandPrefix());
+        this.device = switch (config.backend()) {
+            case "wgtools" -> new WgToolsDevice(config.iface(), config.commandPrefix());
+            case AgentConfig.MEMORY_BACKEND -> new MemoryDevice();
+            default -> new UapiDevice(new UapiClient(config.uapiSocket()));
+        };
+        // The memory backend (scale tests) has no interface: no ip commands either.
+        this.interfaceSetup = config.memoryBackend() ? null : new InterfaceSetup(config.iface(), config.commandPrefix());
         this.status = new StatusReporter(client, config);
         this.proxyRouting = new ProxyRouting(config.nodeId(), NodeProxyProcess.launcher(config.commandPrefix()));
     }
@@ -188,7 +193,7 @@ public final class Agent implements AutoCloseable {
         try {
             String own = set.peers().stream().filter(p -> p.nodeId().equals(config.nodeId())).map(PeerSet.Peer::address)
                     .findFirst().orElse(null);
-            if (lastOwnAddress == null || !lastOwnAddress.equals(own)) {
+            if ((lastOwnAddress == null || !lastOwnAddress.equals(own)) && interfaceSetup != null) {
                 interfaceSetup.apply(own, set.cidr(), set.mtu());
                 lastOwnAddress = own;
             }
@@ -261,6 +266,11 @@ public final class Agent implements AutoCloseable {
             out.add(new DesiredPeer(p.nodeId(), p.publicKey(), endpoint, p.allowedIps(), p.keepalive()));
         }
         return out;
+    }
+
+    /** The device this agent drives (benchmarks read the memory backend's removal times through it). */
+    public WireGuardDevice device() {
+        return device;
     }
 
     /** Stops watching and reporting; leaves the interface and its peers in place, so traffic goes on. */

@@ -12,6 +12,12 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
         String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds, boolean startWireGuardGo,
         String transport) {
 
+    /**
+     * {@code WG_BACKEND=memory}: a fake device in memory (scale tests and benchmarks only): no interface, no
+     * wireguard-go, no ip or wg commands; it logs when each peer is added and removed.
+     */
+    public static final String MEMORY_BACKEND = "memory";
+
     public static AgentConfig fromEnv(Map<String, String> env) {
         return fromEnv(env, label -> null);
     }
@@ -39,6 +45,11 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
         if (!transport.equals("UDP") && !transport.equals("TCP")) {
             throw new IllegalArgumentException("TRANSPORT must be UDP or TCP (TCP: this node's UDP is blocked; it reaches the others through their proxy), not " + transport);
         }
+        String backend = env.getOrDefault("WG_BACKEND", "uapi");
+        boolean startWireGuardGo = Boolean.parseBoolean(env.getOrDefault("START_WIREGUARD_GO", "false"));
+        if (MEMORY_BACKEND.equals(backend) && startWireGuardGo) {
+            throw new IllegalArgumentException("WG_BACKEND=memory (a fake device for scale tests) runs no wireguard-go: unset START_WIREGUARD_GO");
+        }
         return new AgentConfig(
                 namespace,
                 network,
@@ -46,13 +57,13 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 nodeName.isEmpty() ? null : nodeName,
                 Path.of(env.getOrDefault("KEY_DIR", "/var/lib/dstack-vpn")),
                 iface,
-                env.getOrDefault("WG_BACKEND", "uapi"),
+                backend,
                 Path.of(env.getOrDefault("UAPI_SOCKET", "/var/run/wireguard/" + iface + ".sock")),
                 endpoint,
                 env.get("NETNS"),
                 Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
                 Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")),
-                Boolean.parseBoolean(env.getOrDefault("START_WIREGUARD_GO", "false")),
+                startWireGuardGo,
                 transport);
     }
 
@@ -67,6 +78,11 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
     /** Prefix for interface commands: empty on a node, {@code ip netns exec <ns>} in a simulation. */
     public List<String> commandPrefix() {
         return netns == null || netns.isBlank() ? List.of() : List.of("ip", "netns", "exec", netns);
+    }
+
+    /** The fake in-memory device (scale tests): no interface commands run. */
+    public boolean memoryBackend() {
+        return MEMORY_BACKEND.equals(backend);
     }
 
     /** VpnPeer name: one per node and network. */

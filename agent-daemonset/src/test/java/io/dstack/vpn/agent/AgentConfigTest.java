@@ -21,6 +21,15 @@ class AgentConfigTest {
     }
 
     @Test
+    void memoryBackendIsAFakeDeviceWithoutWireGuardGo() {
+        Map<String, String> env = Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "WG_BACKEND", "memory");
+        assertThat(AgentConfig.fromEnv(env).memoryBackend()).isTrue();
+        assertThat(AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1")).memoryBackend()).isFalse();
+        assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "WG_BACKEND", "memory",
+                "START_WIREGUARD_GO", "true"))).hasMessageContaining("START_WIREGUARD_GO");
+    }
+
+    @Test
     void missingSettingsAreNamed() {
         assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NETWORK", "mesh"))).hasMessageContaining("NAMESPACE");
         assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh"))).hasMessageContaining("no node id");
