@@ -211,6 +211,10 @@ public final class ChainFollower {
         Set<String> rotatedInTx = new HashSet<>();
         events.stream().filter(e -> e instanceof AccessEvent.KeyRotated).forEach(e -> rotatedInTx.add(e.at().txHash()));
         for (AccessEvent e : events) {
+            if (e instanceof AccessEvent.Revoked r) {
+                // The moment a revocation is first seen: operators (and the revocation benchmark) time from here.
+                LOG.info("revocation of token #{} ({}) seen in block {}", r.tokenId(), r.nodeId(), r.at().block());
+            }
             // The prototype's PublicKeyUpdated names no token: re-read the owner's tokens, unless the same
             // transaction also said which token (our contract's NodeKeyRotated).
             if (e instanceof AccessEvent.OwnerKeyUpdated o && !rotatedInTx.contains(e.at().txHash())) {
