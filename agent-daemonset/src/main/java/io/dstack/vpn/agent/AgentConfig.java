@@ -23,8 +23,8 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
     }
 
     /**
-     * @param nodeLabel reads a label of this Kubernetes node (used when NODE_ID_LABEL names one); the node id
-     *                  is then that label's value, else NODE_ID, else the node name
+     * @param nodeLabel reads a label of this Kubernetes node (used when NODE_ID_LABEL or TRANSPORT_LABEL names one);
+     *                  the node id is that label's value, else NODE_ID, else the node name
      */
     public static AgentConfig fromEnv(Map<String, String> env, java.util.function.Function<String, String> nodeLabel) {
         String namespace = required(env, "NAMESPACE");
@@ -41,7 +41,10 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
         if (endpoint == null && env.get("NODE_IP") != null) {
             endpoint = env.get("NODE_IP") + ":" + env.getOrDefault("LISTEN_PORT", "51820");
         }
-        String transport = env.getOrDefault("TRANSPORT", "UDP");
+        // Transport: from a node label when TRANSPORT_LABEL names one the node carries (one DaemonSet, mixed
+        // nodes), else TRANSPORT, else UDP.
+        String labelledTransport = env.containsKey("TRANSPORT_LABEL") ? nodeLabel.apply(env.get("TRANSPORT_LABEL")) : null;
+        String transport = labelledTransport != null ? labelledTransport : env.getOrDefault("TRANSPORT", "UDP");
         if (!transport.equals("UDP") && !transport.equals("TCP")) {
             throw new IllegalArgumentException("TRANSPORT must be UDP or TCP (TCP: this node's UDP is blocked; it reaches the others through their proxy), not " + transport);
         }

@@ -30,6 +30,16 @@ class AgentConfigTest {
     }
 
     @Test
+    void transportFromANodeLabelThenTransportThenUdp() {
+        Map<String, String> env = Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "TRANSPORT_LABEL", "vpn.dstack.io/transport");
+        assertThat(AgentConfig.fromEnv(env, label -> label.equals("vpn.dstack.io/transport") ? "TCP" : null).transport()).isEqualTo("TCP");
+        assertThat(AgentConfig.fromEnv(env, label -> null).transport()).isEqualTo("UDP");
+        assertThat(AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "TRANSPORT", "TCP")).transport())
+                .isEqualTo("TCP");
+        assertThatThrownBy(() -> AgentConfig.fromEnv(env, label -> "tcp")).hasMessageContaining("TRANSPORT must be UDP or TCP");
+    }
+
+    @Test
     void missingSettingsAreNamed() {
         assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NETWORK", "mesh"))).hasMessageContaining("NAMESPACE");
         assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh"))).hasMessageContaining("no node id");
