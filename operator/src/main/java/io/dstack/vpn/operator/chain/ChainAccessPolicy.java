@@ -50,13 +50,14 @@ public final class ChainAccessPolicy implements AccessPolicy {
             return AccessDecision.of(VpnPeerPhase.Suspended, "ChainOutage", "no chain data since " + health.lastSuccess()
                     + ", longer than the grace period " + chain.chainOutage.gracePeriod + " (policy SuspendAfterGracePeriod)");
         }
-        TokenRecord t = source.registry().latestFor(nodeId).orElse(null);
+        ChainSource.View view = source.view(); // O(1) per peer: a network reconcile decides every peer
+        TokenRecord t = view.latest().get(nodeId);
         if (t == null) {
             return AccessDecision.of(VpnPeerPhase.Pending, "NoToken", "no access token binds node " + nodeId
                     + "; the contract owner mints one with: dstack-vpn register <holder> --peer " + peer.getMetadata().getName()
                     + " --vpn-network " + network.getMetadata().getName() + " -n " + peer.getMetadata().getNamespace());
         }
-        return decideToken(chain, t, peer.getSpec().publicKey, source.registry().head());
+        return decideToken(chain, t, peer.getSpec().publicKey, view.head());
     }
 
     /**

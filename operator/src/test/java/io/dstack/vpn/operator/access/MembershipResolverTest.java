@@ -43,6 +43,28 @@ class MembershipResolverTest {
         assertThat(d.get("young").message()).contains("already used by VpnPeer old");
     }
 
+    /**
+     * VpnPeerReconciler resolves only the peers that share a node id with the one it reconciles (not the whole
+     * network): the decision must be the same as from the whole network.
+     */
+    @Test
+    void aPeersDecisionDependsOnlyOnPeersWithItsNodeId() {
+        var net = Fixtures.devNetwork(new DevAllowList.AllowedNode("node-a", KEY_A), new DevAllowList.AllowedNode("node-b", KEY_B));
+        var all = List.of(
+                Fixtures.peer("a-young", "node-a", KEY_A, "2026-01-03T00:00:00Z"),
+                Fixtures.peer("b", "node-b", KEY_B, "2026-01-01T00:00:00Z"),
+                Fixtures.peer("a-old", "node-a", KEY_A, "2026-01-02T00:00:00Z"),
+                Fixtures.peer("a-wrong-key", "node-a", KEY_B, "2026-01-01T00:00:00Z"),
+                Fixtures.peer("c", "node-c", KEY_A, "2026-01-01T00:00:00Z"));
+        var whole = resolver.resolve(net, all);
+        for (var p : all) {
+            var sameNodeId = all.stream().filter(o -> o.getSpec().nodeId.equals(p.getSpec().nodeId)).toList();
+            var alone = resolver.resolve(net, sameNodeId).get(p.getMetadata().getName());
+            assertThat(alone).as(p.getMetadata().getName()).isEqualTo(whole.get(p.getMetadata().getName()));
+        }
+        assertThat(whole.get("a-young").reason()).isEqualTo("DuplicateNodeId");
+    }
+
     @Test
     void chainSourceFailsClosedUntilSynced() {
         var net = Fixtures.devNetwork();
