@@ -21,7 +21,6 @@ import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.v1alpha1.ChainAccess;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
-import io.dstack.vpn.chain.contract.ContractWriter;
 import io.dstack.vpn.testing.Anvil;
 import io.dstack.vpn.testing.RealApiServer;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -54,22 +53,6 @@ class WholeSystemIT {
 
     // --- helpers --------------------------------------------------------------------------------------------
 
-    static ContractWriter writer(String privateKey) {
-        return mesh.writer(privateKey);
-    }
-
-    static String key(String nodeId) {
-        return mesh.key(nodeId);
-    }
-
-    static String address(String nodeId) {
-        return mesh.address(nodeId);
-    }
-
-    static boolean hasPeer(String onNode, String publicKey) throws Exception {
-        return mesh.hasPeer(onNode, publicKey);
-    }
-
     static void setOnTransfer(ChainAccess.OnTransfer policy) {
         mesh.client.resources(VpnNetwork.class).inNamespace("whole-system").withName("wsys").patch(PatchContext.of(PatchType.JSON_MERGE),
                 "{\"spec\":{\"access\":{\"chain\":{\"onTransfer\":\"" + policy + "\"}}}}");
@@ -82,15 +65,15 @@ class WholeSystemIT {
         final Thread thread;
 
         FlapWatch(String x, String y) {
-            String kx = key(x);
-            String ky = key(y);
+            String kx = mesh.key(x);
+            String ky = mesh.key(y);
             thread = Thread.ofVirtual().start(() -> {
                 while (running.get()) {
                     try {
-                        if (!hasPeer(x, ky)) {
+                        if (!mesh.hasPeer(x, ky)) {
                             flaps.add(x + " lost " + y + " at " + System.currentTimeMillis());
                         }
-                        if (!hasPeer(y, kx)) {
+                        if (!mesh.hasPeer(y, kx)) {
                             flaps.add(y + " lost " + x + " at " + System.currentTimeMillis());
                         }
                         Thread.sleep(50);
@@ -120,10 +103,10 @@ class WholeSystemIT {
     @Test
     @Order(2)
     void revokeCutsTheNodeOnEveryOtherNode() throws Exception {
-        String keyB = key("node-b");
-        writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get("node-b"));
+        String keyB = mesh.key("node-b");
+        mesh.writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get("node-b"));
         mesh.awaitCut("node-b", keyB);
-        assertThat(mesh.nodes.get("node-a").ping(address(TCP_NODE), 2).success()).as("the others still talk").isTrue();
+        assertThat(mesh.nodes.get("node-a").ping(mesh.address(TCP_NODE), 2).success()).as("the others still talk").isTrue();
         mesh.grant("node-b");
         mesh.awaitIn("node-b");
     }
@@ -131,8 +114,8 @@ class WholeSystemIT {
     @Test
     @Order(3)
     void transferFollowsEachPolicyOnTheDataPlane() throws Exception {
-        String keyC = key(TCP_NODE);
-        writer(Anvil.PRIVATE_KEY_1).transfer(mesh.contract, Anvil.ACCOUNT_1, Anvil.ACCOUNT_2, mesh.tokens.get(TCP_NODE));
+        String keyC = mesh.key(TCP_NODE);
+        mesh.writer(Anvil.PRIVATE_KEY_1).transfer(mesh.contract, Anvil.ACCOUNT_1, Anvil.ACCOUNT_2, mesh.tokens.get(TCP_NODE));
         mesh.awaitCut(TCP_NODE, keyC); // default policy: Revoke
         setOnTransfer(ChainAccess.OnTransfer.Keep);
         mesh.awaitIn(TCP_NODE);
@@ -140,7 +123,7 @@ class WholeSystemIT {
         mesh.awaitCut(TCP_NODE, keyC);
         await().atMost(WAIT).untilAsserted(() -> assertThat(mesh.peer(TCP_NODE).getStatus().phase).isEqualTo(VpnPeerPhase.Suspended));
         // The new owner binds the key again: access resumes.
-        writer(Anvil.PRIVATE_KEY_2).updatePublicKey(mesh.contract, mesh.tokens.get(TCP_NODE), keyC);
+        mesh.writer(Anvil.PRIVATE_KEY_2).updatePublicKey(mesh.contract, mesh.tokens.get(TCP_NODE), keyC);
         mesh.awaitIn(TCP_NODE);
         setOnTransfer(ChainAccess.OnTransfer.Revoke);
         mesh.awaitCut(TCP_NODE, keyC);
@@ -151,27 +134,27 @@ class WholeSystemIT {
     @Test
     @Order(4)
     void keyRotationSwapsTheKeyOnEveryNode() throws Exception {
-        String oldKey = key("node-b");
+        String oldKey = mesh.key("node-b");
         mesh.restartAgent("node-b", () -> Files.delete(mesh.keys.resolve("node-b").resolve("private.key"))); // a new key
-        await().atMost(WAIT).untilAsserted(() -> assertThat(key("node-b")).isNotEqualTo(oldKey));
-        String newKey = key("node-b");
-        writer(Anvil.PRIVATE_KEY_1).updatePublicKey(mesh.contract, mesh.tokens.get("node-b"), newKey);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(mesh.key("node-b")).isNotEqualTo(oldKey));
+        String newKey = mesh.key("node-b");
+        mesh.writer(Anvil.PRIVATE_KEY_1).updatePublicKey(mesh.contract, mesh.tokens.get("node-b"), newKey);
         mesh.awaitIn("node-b");
         for (String other : List.of("node-a", TCP_NODE)) {
-            assertThat(hasPeer(other, oldKey)).as("%s forgot the old key", other).isFalse();
+            assertThat(mesh.hasPeer(other, oldKey)).as("%s forgot the old key", other).isFalse();
         }
     }
 
     @Test
     @Order(5)
     void operatorKilledMidStreamMissesNothingAndFlapsNothing() throws Exception {
-        String keyB = key("node-b");
+        String keyB = mesh.key("node-b");
         try (FlapWatch watch = new FlapWatch("node-a", TCP_NODE)) {
             // The revoke is in the mempool when the operator dies; the block that carries it comes while it is down.
-            Thread revoke = Thread.ofVirtual().start(() -> writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get("node-b")));
+            Thread revoke = Thread.ofVirtual().start(() -> mesh.writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get("node-b")));
             mesh.killOperator(() -> {
                 revoke.join();
-                assertThat(hasPeer("node-a", keyB)).as("nothing changes while the operator is down").isTrue();
+                assertThat(mesh.hasPeer("node-a", keyB)).as("nothing changes while the operator is down").isTrue();
             });
             mesh.awaitCut("node-b", keyB);
             watch.close();
@@ -186,19 +169,19 @@ class WholeSystemIT {
     @Test
     @Order(6)
     void aRevokeDuringASixtySecondRpcOutageIsEnforcedAfterRecovery() throws Exception {
-        String keyC = key(TCP_NODE);
+        String keyC = mesh.key(TCP_NODE);
         mesh.rpcRelay.cut();
         long outageStart = System.nanoTime();
-        writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get(TCP_NODE)); // straight to the chain, not through the relay
+        mesh.writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get(TCP_NODE)); // straight to the chain, not through the relay
         await().atMost(WAIT).untilAsserted(() -> assertThat(mesh.network().getStatus().conditions)
                 .anySatisfy(c -> {
                     assertThat(c.getType()).isEqualTo(Conditions.CHAIN_REACHABLE);
                     assertThat(c.getStatus()).isEqualTo("False");
                     assertThat(c.getMessage()).contains("keeping the last known access state");
                 }));
-        assertThat(hasPeer("node-a", keyC)).as("last known state kept during the outage").isTrue();
+        assertThat(mesh.hasPeer("node-a", keyC)).as("last known state kept during the outage").isTrue();
         Thread.sleep(Math.max(0, Duration.ofSeconds(60).toMillis() - (System.nanoTime() - outageStart) / 1_000_000));
-        assertThat(hasPeer("node-a", keyC)).as("still the last known state after 60 s").isTrue();
+        assertThat(mesh.hasPeer("node-a", keyC)).as("still the last known state after 60 s").isTrue();
         mesh.rpcRelay.restore();
         mesh.awaitCut(TCP_NODE, keyC);
         await().atMost(WAIT).untilAsserted(() -> assertThat(mesh.network().getStatus().conditions)
@@ -213,8 +196,8 @@ class WholeSystemIT {
     @Test
     @Order(7)
     void aReorgThatRemovesARevokeBringsTheNodeBack() throws Exception {
-        String keyB = key("node-b");
-        long revokeBlock = writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get("node-b")).block();
+        String keyB = mesh.key("node-b");
+        long revokeBlock = mesh.writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get("node-b")).block();
         mesh.awaitCut("node-b", keyB);
         // Blocks keep coming every 2 s: roll back to just below the one that carried the revoke.
         String head = mesh.anvil.rpc("eth_blockNumber", "[]").replaceAll(".*\"result\":\"0x([0-9a-f]+)\".*", "$1").strip();
@@ -227,11 +210,11 @@ class WholeSystemIT {
     @Test
     @Order(8)
     void anApiServerRestartKeepsTheDataPlaneAndTheControlPlaneResumes() throws Exception {
-        String keyC = key(TCP_NODE);
+        String keyC = mesh.key(TCP_NODE);
         try (FlapWatch watch = new FlapWatch("node-a", "node-b")) {
             RealApiServer.get().restartApiServer(Duration.ofSeconds(5));
-            assertThat(mesh.nodes.get("node-a").ping(address("node-b"), 2).success()).as("the data plane never needed the API server").isTrue();
-            writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get(TCP_NODE));
+            assertThat(mesh.nodes.get("node-a").ping(mesh.address("node-b"), 2).success()).as("the data plane never needed the API server").isTrue();
+            mesh.writer(Anvil.PRIVATE_KEY_0).revoke(mesh.contract, mesh.tokens.get(TCP_NODE));
             mesh.awaitCut(TCP_NODE, keyC);
             watch.close();
             assertThat(watch.flaps).isEmpty();

@@ -130,6 +130,20 @@ class RevocationScaleBenchmark {
     // --- one configuration ---------------------------------------------------------------------------------------
 
     /** Where each node's device state comes from. */
+    /** A mesh whose agents' apply times come from their log files. */
+    abstract static class LogTailedMesh implements Mesh {
+        final Map<String, LogTail> tails;
+
+        LogTailedMesh(Map<String, LogTail> tails) {
+            this.tails = tails;
+        }
+
+        @Override
+        public List<Long> drainApplyMillis(List<String> nodes) throws IOException {
+            return drain(tails, nodes);
+        }
+    }
+
     interface Mesh extends AutoCloseable {
         /** Public keys each node's device holds now (by node id). */
         Map<String, Set<String>> present() throws IOException;
@@ -388,11 +402,7 @@ class RevocationScaleBenchmark {
         }
         Map<String, LogTail> tails = new LinkedHashMap<>();
         agents.forEach((id, a) -> tails.put(id, new LogTail(a.logFile())));
-        return new Mesh() {
-            @Override
-            public List<Long> drainApplyMillis(List<String> nodes) throws IOException {
-                return drain(tails, nodes);
-            }
+        return new LogTailedMesh(tails) {
 
             @Override
             public Map<String, Set<String>> present() throws IOException {
@@ -447,11 +457,7 @@ class RevocationScaleBenchmark {
         }
         Map<String, LogTail> tails = new LinkedHashMap<>();
         agents.forEach((id, a) -> tails.put(id, new LogTail(a.logFile())));
-        return new Mesh() {
-            @Override
-            public List<Long> drainApplyMillis(List<String> nodes) throws IOException {
-                return drain(tails, nodes);
-            }
+        return new LogTailedMesh(tails) {
 
             @Override
             public Map<String, Set<String>> present() throws IOException {

@@ -411,18 +411,8 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         String name = network.getMetadata().getName();
         added.forEach(nodeId -> metrics.accessChange(ns, name, "added"));
         removed.forEach(nodeId -> metrics.accessChange(ns, name, "removed"));
-        // One Event per node for everyday changes; a mass change (the first render of a large network, a bulk
-        // grant) gets one Event naming the first few, not thousands of API writes inside this reconcile.
-        if (added.size() > MAX_EVENTS_PER_KIND) {
-            events.normal(network, "PeerAdded", added.size() + " nodes joined (" + firstFew(added) + "); peer set generation " + after.generation());
-        } else {
-            added.forEach(nodeId -> events.normal(network, "PeerAdded", "node " + nodeId + " joined; peer set generation " + after.generation()));
-        }
-        if (removed.size() > MAX_EVENTS_PER_KIND) {
-            events.normal(network, "PeerRemoved", removed.size() + " nodes left (" + firstFew(removed) + "); peer set generation " + after.generation());
-        } else {
-            removed.forEach(nodeId -> events.normal(network, "PeerRemoved", "node " + nodeId + " left; peer set generation " + after.generation()));
-        }
+        announce(network, "PeerAdded", "joined", added, after.generation());
+        announce(network, "PeerRemoved", "left", removed, after.generation());
         now.forEach((nodeId, key) -> {
             if (was.containsKey(nodeId) && !was.get(nodeId).equals(key)) {
                 events.normal(network, "PeerKeyRotated", "node " + nodeId + " now uses key " + key);
@@ -430,9 +420,18 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         });
     }
 
-    private static String firstFew(Set<String> nodeIds) {
-        List<String> sorted = nodeIds.stream().sorted().toList();
-        return String.join(", ", sorted.subList(0, MAX_EVENTS_PER_KIND)) + ", and " + (sorted.size() - MAX_EVENTS_PER_KIND) + " more";
+    /**
+     * One Event per node for everyday changes; a mass change (the first render of a large network, a bulk grant)
+     * gets one Event naming the first few, not thousands of API writes inside this reconcile.
+     */
+    private void announce(VpnNetwork network, String reason, String verb, Set<String> nodeIds, long generation) {
+        if (nodeIds.size() > MAX_EVENTS_PER_KIND) {
+            List<String> sorted = nodeIds.stream().sorted().toList();
+            events.normal(network, reason, nodeIds.size() + " nodes " + verb + " (" + String.join(", ", sorted.subList(0, MAX_EVENTS_PER_KIND))
+                    + ", and " + (sorted.size() - MAX_EVENTS_PER_KIND) + " more); peer set generation " + generation);
+        } else {
+            nodeIds.forEach(nodeId -> events.normal(network, reason, "node " + nodeId + " " + verb + "; peer set generation " + generation));
+        }
     }
 
     private static VpnNetworkStatus.PeerCounts countPhases(Map<String, AccessDecision> decisions) {
