@@ -1,5 +1,5 @@
 # The two commands of the README. Both bootstrap first (idempotent, cached).
-.PHONY: demo test bootstrap crds
+.PHONY: demo test bootstrap crds images kind-smoke
 
 bootstrap:
 	hack/bootstrap.sh
@@ -12,3 +12,11 @@ test: bootstrap
 
 crds:
 	hack/update-crds.sh
+
+# The product's images (operator, agent, proxy), built with no registry where none answers.
+images: bootstrap
+	hack/build-images.sh
+
+# A multi-node kind cluster built on this machine, our images loaded, and a smoke test on it (docs/kind.md).
+kind-smoke: bootstrap
+	hack/kind-smoke.sh

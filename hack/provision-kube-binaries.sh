@@ -39,6 +39,9 @@
 #   KUBEAPITEST_DIR kube-api-test's directory (default ~/.kubeapitest).
 #   DSTACK_CACHE    cache root (default ~/.cache/dstack-vpn).
 #   FORCE=1         rebuild and reinstall even when everything is up to date.
+#   NODE_BINARIES   extra k8s.io/kubernetes commands to build into the cache (not into kube-api-test's
+#                   directory), e.g. "kubelet kubeadm kube-proxy" for the kind node image
+#                   (hack/build-kind-node-image.sh); the script then prints their directory on its last line.
 #   GO              go command to use (default: go on PATH, then /usr/local/go/bin/go).
 #   GOTOOLCHAIN     passed through; a release that needs a newer Go than the local one fails with a
 #                   hint to export GOTOOLCHAIN=go1.27.3.
@@ -95,12 +98,33 @@ kubectl_ok() {
 etcd_ok() {
   [[ -x "$1" ]] && [[ "$(first_line_of "$1" --version)" == "etcd Version: ${ETCD_VERSION}" ]]
 }
+kubeadm_ok() {
+  [[ -x "$1" ]] && [[ "$(first_line_of "$1" version -o short)" == "v${KUBE_VERSION}" ]]
+}
+component_ok() { # kubelet, kube-proxy, kube-scheduler, kube-controller-manager
+  [[ -x "$1" ]] && [[ "$(first_line_of "$1" --version)" == "Kubernetes v${KUBE_VERSION}" ]]
+}
 check() { # check NAME PATH
   case "$1" in
     kube-apiserver) apiserver_ok "$2" ;;
     kubectl) kubectl_ok "$2" ;;
     etcd) etcd_ok "$2" ;;
+    kubeadm) kubeadm_ok "$2" ;;
+    *) component_ok "$2" ;;
   esac
+}
+read -r -a NODE_BINARIES <<<"${NODE_BINARIES:-}"
+for b in "${NODE_BINARIES[@]}"; do
+  [[ "$b" =~ ^(kubelet|kubeadm|kubectl|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy)$ ]] \
+    || die "NODE_BINARIES: unknown command '${b}'"
+done
+
+# node_binaries_ok: every NODE_BINARIES command is built in the cache at the wanted version.
+node_binaries_ok() {
+  local b
+  for b in "${NODE_BINARIES[@]}"; do
+    check "$b" "${K8S_DIR}/bin/$b" || return 1
+  done
 }
 
 BINARIES=(kube-apiserver kubectl etcd)
@@ -110,8 +134,9 @@ if [[ "$FORCE" != 1 ]]; then
   for b in "${BINARIES[@]}"; do
     check "$b" "${DEST}/$b" || { all_ok=0; break; }
   done
-  if [[ "$all_ok" == 1 ]]; then
+  if [[ "$all_ok" == 1 ]] && node_binaries_ok; then
     log "up to date: ${DEST} (kube-apiserver/kubectl v${KUBE_VERSION}, etcd ${ETCD_VERSION})"
+    ((${#NODE_BINARIES[@]} == 0)) || echo "${K8S_DIR}/bin"
     exit 0
   fi
 fi
@@ -191,6 +216,41 @@ resolve_k8s_module() {
     die "go get failed in ${K8S_DIR} (a staging module ${STAGING_VERSION} may not be served)"
   fi
   touch "${K8S_DIR}/.resolved"
+}
+
+# The wrapper's go.sum covers only the tools it was resolved with: add the node commands the first time.
+resolve_node_tools() {
+  resolve_k8s_module
+  local b missing=()
+  for b in "${NODE_BINARIES[@]}"; do
+    grep -q "k8s.io/kubernetes/cmd/${b}\$" "${K8S_DIR}/go.mod" || missing+=("k8s.io/kubernetes/cmd/${b}@v${KUBE_VERSION}")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "go get -tool ${missing[*]}"
+  (cd "$K8S_DIR" && "$GO" get -tool "${missing[@]}") || die "go get -tool failed in ${K8S_DIR}"
+}
+
+# build_node_binaries: one go build for every missing node command (the packages they share compile once).
+build_node_binaries() {
+  local b pkgs=() start
+  for b in "${NODE_BINARIES[@]}"; do
+    [[ "$FORCE" != 1 ]] && check "$b" "${K8S_DIR}/bin/$b" && continue
+    pkgs+=("k8s.io/kubernetes/cmd/${b}")
+  done
+  ((${#pkgs[@]} == 0)) && return 0
+  resolve_node_tools
+  mkdir -p "${K8S_DIR}/bin/.node"
+  k8s_ldflags
+  log "go build ${pkgs[*]} (cold: several minutes on 2 cores)"
+  start=$SECONDS
+  (cd "$K8S_DIR" && "$GO" build -trimpath -ldflags "$LDFLAGS" -o "${K8S_DIR}/bin/.node/" "${pkgs[@]}") \
+    || die "go build of the node binaries failed in ${K8S_DIR}"
+  for b in "${pkgs[@]}"; do
+    b="${b##*/}"
+    mv -f "${K8S_DIR}/bin/.node/${b}" "${K8S_DIR}/bin/${b}"
+    check "$b" "${K8S_DIR}/bin/${b}" || die "${b} built but does not report v${KUBE_VERSION}"
+  done
+  log "node binaries built in $((SECONDS - start))s"
 }
 
 k8s_ldflags() { # sets LDFLAGS
@@ -298,3 +358,7 @@ log "  $("${DEST}/kube-apiserver" --version)"
 log "  kubectl $(first_line_of "${DEST}/kubectl" version --client)"
 log "  $(first_line_of "${DEST}/etcd" --version)"
 log "kube-api-test: KubeAPIServerConfigBuilder...withApiServerVersion(\"${KUBE_VERSION}\").withOfflineMode(true)"
+if ((${#NODE_BINARIES[@]} > 0)); then
+  build_node_binaries
+  echo "${K8S_DIR}/bin"
+fi

@@ -23,7 +23,8 @@ import java.util.stream.Stream;
 /**
  * A throw-away underlay network of simulated nodes on this machine, for running real WireGuard (wireguard-go)
  * tunnels without VMs or containers. Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN), {@code ip}, {@code nft},
- * {@code unshare}, {@code ping} and {@code wireguard-go} ({@code hack/install-wireguard.sh}).
+ * {@code unshare}, {@code ping} and {@code wireguard-go} ({@code hack/install-wireguard.sh}), and {@code iptables}
+ * where a Docker engine runs (see {@link #allowBridgedFrames()}).
  *
  * <p>Layout, for a random 4-hex-digit suffix {@code <s>} per instance:
  * <pre>
@@ -67,6 +68,8 @@ public final class SimulatedNetwork implements AutoCloseable {
     private final List<String> hostVeths = new ArrayList<>();
     /** Nodes attempted so far; numbers host-side veths and underlay addresses (a failed attempt burns one). */
     private int nodeCount;
+    /** The iptables FORWARD rule that lets the bridge's own frames through, when one was needed. */
+    private List<String> forwardRule;
     private boolean closed;
 
     /** Creates the bridge. Fails (after removing what it made) if the machine lacks the tools or privileges. */
@@ -94,6 +97,7 @@ public final class SimulatedNetwork implements AutoCloseable {
             // on the test network at all.
             runChecked("ip", "link", "set", bridge, "addrgenmode", "none");
             runChecked("ip", "link", "set", bridge, "up");
+            allowBridgedFrames();
         } catch (RuntimeException e) {
             closeAfterFailure(e);
             throw e;
@@ -112,8 +116,8 @@ public final class SimulatedNetwork implements AutoCloseable {
             byte[] random = new byte[3];
             RANDOM.nextBytes(random);
             try {
-                // nf_call_*tables 0: if br_netfilter is loaded, bridged frames would otherwise traverse the host's
-                // iptables FORWARD chain (Docker sets its policy to DROP).
+                // nf_call_*tables 0: keep this bridge out of the host's iptables where the global br_netfilter
+                // switches are off; where they are on (Docker), allowBridgedFrames() adds an ACCEPT rule.
                 runChecked("ip", "link", "add", "dvb-" + HexFormat.of().formatHex(random, 0, 2), "type", "bridge",
                         "nf_call_iptables", "0", "nf_call_ip6tables", "0", "nf_call_arptables", "0");
                 return random;
@@ -122,6 +126,29 @@ public final class SimulatedNetwork implements AutoCloseable {
             }
         }
         throw last;
+    }
+
+    /**
+     * With br_netfilter's {@code bridge-nf-call-iptables=1} (set by a running Docker engine) bridged frames cross
+     * the host's iptables FORWARD chain, whose policy Docker sets to DROP; the per-bridge {@code nf_call_iptables 0}
+     * cannot override the global switch (the kernel ORs them). So then, and only then, one rule accepts frames
+     * from our bridge to our bridge; {@link #close()} deletes it.
+     */
+    private void allowBridgedFrames() {
+        Path globalSwitch = Path.of("/proc/sys/net/bridge/bridge-nf-call-iptables");
+        try {
+            if (!Files.exists(globalSwitch) || !Files.readString(globalSwitch).strip().equals("1")) {
+                return;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + globalSwitch, e);
+        }
+        List<String> rule = List.of("FORWARD", "-i", bridge, "-o", bridge, "-m", "comment", "--comment",
+                "dstack-vpn SimulatedNetwork " + suffix, "-j", "ACCEPT");
+        List<String> insert = new ArrayList<>(List.of("iptables", "-I"));
+        insert.addAll(rule);
+        runChecked(insert.toArray(String[]::new));
+        forwardRule = rule;
     }
 
     /** The random 4-hex-digit suffix in every name this instance creates. */
@@ -250,6 +277,11 @@ public final class SimulatedNetwork implements AutoCloseable {
             attempt(failures, "delete veth " + veth, () -> deleteLinkIfPresent(veth));
         }
         attempt(failures, "delete bridge " + bridge, () -> deleteLinkIfPresent(bridge));
+        if (forwardRule != null) {
+            List<String> delete = new ArrayList<>(List.of("iptables", "-D"));
+            delete.addAll(forwardRule);
+            attempt(failures, "delete iptables rule " + forwardRule, () -> runChecked(delete.toArray(String[]::new)));
+        }
         attempt(failures, "delete " + tempDir, () -> deleteRecursively(tempDir));
         return failures;
     }
