@@ -42,9 +42,14 @@ if [[ "${local_base}" == 1 ]]; then
   JDK_IMAGE="dstack-vpn.local/jdk:${jdk_version//+/_}"
   if ! docker image inspect "${JDK_IMAGE}" >/dev/null 2>&1; then
     log "${JDK_IMAGE}: ${BASE_IMAGE} + ${JAVA_HOME}"
-    # Same layout as the eclipse-temurin images: the JDK in /opt/java/openjdk, its bin on PATH.
-    printf 'FROM %s\nCOPY . /opt/java/openjdk\nENV JAVA_HOME=/opt/java/openjdk PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' \
-      "${BASE_IMAGE}" | docker build -q -t "${JDK_IMAGE}" -f - "${JAVA_HOME}" >/dev/null
+    # Same layout as the eclipse-temurin images: the JDK in /opt/java/openjdk, its bin on PATH. The context is
+    # a tar with symlinks followed: Debian's JDK packages link lib/security/cacerts to /etc/ssl/certs/java.
+    ctx="$(mktemp -d)"
+    printf 'FROM %s\nCOPY jdk /opt/java/openjdk\nENV JAVA_HOME=/opt/java/openjdk PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' \
+      "${BASE_IMAGE}" >"${ctx}/Dockerfile"
+    tar -c -h -C "${ctx}" Dockerfile --transform 's,^\./,jdk/,' -C "${JAVA_HOME}" . \
+      | docker build -q -t "${JDK_IMAGE}" - >/dev/null || die "docker build of ${JDK_IMAGE} failed"
+    rm -rf "${ctx}"
   fi
 fi
 

@@ -155,7 +155,7 @@ RUN echo "v${KUBE_VERSION}" >/kind/version \\
  && ln -s /usr/lib/cni /opt/cni/bin \\
  && echo 'runtime-endpoint: unix:///run/containerd/containerd.sock' >/etc/crictl.yaml \\
  && echo 'ReadKMsg=no' >>/etc/systemd/journald.conf \\
- && systemctl enable kubelet.service containerd.service \\
+ && systemctl enable kubelet.service containerd.service && systemctl set-default multi-user.target \\
  && systemctl mask systemd-binfmt.service getty.target console-getty.service systemd-logind.service \\
  && ln -sf /lib/systemd/systemd /sbin/init
 ENV container=docker

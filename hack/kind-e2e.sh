@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end test on a kind cluster, for machines WITH a Docker engine.
+# End-to-end test of the product on a kind cluster: the chart, the images, mint, pings, revoke.
 #
-# NOT RUN IN OUR CI: our build machines have no Docker engine, so this script has never run there. The same
-# chart and kustomize manifests are applied to a real kube-apiserver by ChartIT and KustomizeIT, and the
-# whole system runs on real WireGuard in network namespaces in `make demo`; this script is the kind version.
+# Not yet part of CI (the next step after hack/kind-smoke.sh, which CI runs). It builds on the same pieces:
+# hack/build-images.sh (the images, with no registry where none answers) and hack/kind-cluster.sh (a Docker
+# engine if none answers, and the cluster; on machines without a registry the node image is built here).
 #
 # What it does (everything it creates is removed on exit, Ctrl-C included; KEEP=1 keeps the cluster):
-#   1. builds the jars and the images operator/Dockerfile, agent-daemonset/Dockerfile, proxy/Dockerfile
-#      (tag $TAG), creates a kind cluster (a control plane and two workers) and `kind load`s the images;
+#   1. builds the images (tag $TAG), creates a kind cluster (a control plane and two workers) and loads them;
 #   2. starts anvil (hack/install-chain-tools.sh) on the host, on the kind network's gateway address so the
 #      nodes reach it, and deploys the access NFT (contracts/build/DstackAccessNFT.json) from anvil's account 0;
 #   3. installs the chart (agents on every node, the proxy forwarding to the first worker's WireGuard port) and
@@ -16,10 +15,10 @@
 #   5. pings every pair of nodes across the overlay from a host-network probe pod on each node (kubectl exec);
 #   6. revokes one node's token and checks that it is cut off while the others still talk.
 #
-# Needs: docker, kind, kubectl, node, curl, a JDK 21+ (hack/env.sh), Linux amd64 (the anvil binary).
-# helm and anvil are installed by hack/install-helm.sh and hack/install-chain-tools.sh if missing.
-# Settings: CLUSTER (dstack-vpn-e2e), TAG (dev), KIND_NODE_IMAGE (kind's default; Kubernetes 1.30+ for the
-# ValidatingAdmissionPolicy), ANVIL_PORT (8545), KEEP (0), SKIP_BUILD (0: reuse images already built).
+# Needs: kubectl, node, curl, a JDK 21+ (hack/env.sh), Linux amd64 (the anvil binary); Docker, kind and helm
+# are installed by the scripts above if missing.
+# Settings: CLUSTER (dstack-vpn-e2e), TAG (dev), KIND_NODE_IMAGE (see hack/kind-cluster.sh), ANVIL_PORT (8545),
+# KEEP (0), SKIP_BUILD (0: reuse images already built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib.sh
@@ -37,11 +36,12 @@ OWNER="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 OWNER_KEY="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 HOLDER="0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
-require_cmd docker kind kubectl node curl
-docker info >/dev/null 2>&1 || die "no Docker engine: kind needs one (see the comment at the top of this script)"
+require_cmd kubectl node curl
+export CLUSTER="${CLUSTER:-dstack-vpn-e2e}"
 
 WORK="$(mktemp -d)"
-export KUBECONFIG="${WORK}/kubeconfig"
+export KUBECONFIG_OUT="${WORK}/kubeconfig"
+export KUBECONFIG="${KUBECONFIG_OUT}"
 ANVIL_PID=""
 CREATED_CLUSTER=0
 
@@ -54,10 +54,9 @@ cleanup() {
   fi
   if [[ "${CREATED_CLUSTER}" == 1 ]]; then
     if [[ "${KEEP:-0}" == 1 ]]; then
-      log "KEEP=1: cluster ${CLUSTER} kept (anvil is stopped). Remove it with: kind delete cluster --name ${CLUSTER}"
+      log "KEEP=1: cluster ${CLUSTER} kept (anvil is stopped). Remove it with: CLUSTER=${CLUSTER} hack/kind-cluster.sh delete"
     else
-      log "deleting kind cluster ${CLUSTER}"
-      kind delete cluster --name "${CLUSTER}" >/dev/null 2>&1
+      hack/kind-cluster.sh delete
     fi
   fi
   rm -rf "${WORK}"
@@ -108,46 +107,18 @@ HELM="$(dstack_cache_dir)/bin/helm"
 [[ -x "${HELM}" ]] || hack/install-helm.sh
 ANVIL="$(hack/install-chain-tools.sh | tail -n 1)"
 
-# ---------------------------------------------------------------------------------------------- 1. images
-HAVE_PROXY=0
-if [[ -f proxy/Dockerfile ]]; then HAVE_PROXY=1; fi
+# ---------------------------------------------------------------------------------------------- 1. images, cluster
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  log "building the operator, agent and CLI (tests skipped) and the images, tag ${TAG}"
-  ./mvnw -B -q -DskipTests -pl operator,agent-daemonset,cli -am package
-  # operator/ and agent-daemonset/ copy the jars built above; proxy/Dockerfile builds its jar itself
-  # (multi-stage) from the repository root.
-  docker build -q -t "ghcr.io/dstack-vpn/operator:${TAG}" operator/ >/dev/null
-  docker build -q -t "ghcr.io/dstack-vpn/agent:${TAG}" agent-daemonset/ >/dev/null
-  if [[ ${HAVE_PROXY} == 1 ]]; then
-    docker build -q -f proxy/Dockerfile -t "ghcr.io/dstack-vpn/proxy:${TAG}" . >/dev/null
-  fi
+  hack/docker-engine.sh start
+  TAG="${TAG}" hack/build-images.sh
+  ./mvnw -B -q -DskipTests -pl cli -am package
 fi
-if [[ ${HAVE_PROXY} == 0 ]]; then
-  log "proxy/Dockerfile not found: running without the proxy Deployment"
-fi
-
-# ---------------------------------------------------------------------------------------------- cluster
-if kind get clusters 2>/dev/null | grep -qx "${CLUSTER}"; then
-  die "kind cluster ${CLUSTER} exists already: delete it (kind delete cluster --name ${CLUSTER}) or set CLUSTER"
-fi
-cat >"${WORK}/kind.yaml" <<EOF
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-  - role: control-plane
-  - role: worker
-  - role: worker
-EOF
-log "creating kind cluster ${CLUSTER}"
+HAVE_PROXY=1
 CREATED_CLUSTER=1
-kind_args=(--name "${CLUSTER}" --config "${WORK}/kind.yaml" --kubeconfig "${KUBECONFIG}" --wait 120s)
-if [[ -n "${KIND_NODE_IMAGE:-}" ]]; then kind_args+=(--image "${KIND_NODE_IMAGE}"); fi
-kind create cluster "${kind_args[@]}"
-images=("ghcr.io/dstack-vpn/operator:${TAG}" "ghcr.io/dstack-vpn/agent:${TAG}")
-if [[ ${HAVE_PROXY} == 1 ]]; then images+=("ghcr.io/dstack-vpn/proxy:${TAG}"); fi
-kind load docker-image --name "${CLUSTER}" "${images[@]}"
-docker pull -q busybox:1.36 >/dev/null
-kind load docker-image --name "${CLUSTER}" busybox:1.36
+hack/kind-cluster.sh create
+KIND="$(hack/install-kind.sh | tail -n 1)"
+"${KIND}" load docker-image --name "${CLUSTER}" "ghcr.io/dstack-vpn/operator:${TAG}" "ghcr.io/dstack-vpn/agent:${TAG}" \
+  "ghcr.io/dstack-vpn/proxy:${TAG}"
 
 mapfile -t NODES < <(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' | sort)
 for n in "${NODES[@]}"; do
@@ -251,8 +222,9 @@ spec:
       tolerations: [{operator: Exists}]
       containers:
         - name: probe
-          image: busybox:1.36
-          imagePullPolicy: IfNotPresent
+          # The agent image carries ping (iputils-ping) for exactly this kind of check.
+          image: ghcr.io/dstack-vpn/agent:${TAG}
+          imagePullPolicy: Never
           command: [sleep, "86400"]
           securityContext:
             capabilities: {drop: [ALL], add: [NET_RAW]}
@@ -278,8 +250,8 @@ done
 docker exec "${NODES[0]}" ip -brief address show dvpn0
 
 if [[ ${HAVE_PROXY} == 1 ]]; then
-  proxy_ip="$(kubectl get pods -n "${NS}" -l app.kubernetes.io/component=proxy -o jsonpath='{.items[0].status.podIP}')"
-  kubectl exec -n "${NS}" "${PROBE[${NODES[0]}]}" -- wget -qO- "http://${proxy_ip}:9102/metrics" | grep -q '^dstack_vpn_proxy_connections_total' \
+  proxy_pod="$(kubectl get pods -n "${NS}" -l app.kubernetes.io/component=proxy -o jsonpath='{.items[0].metadata.name}')"
+  kubectl get --raw "/api/v1/namespaces/${NS}/pods/${proxy_pod}:9102/proxy/metrics" | grep -q '^dstack_vpn_proxy_connections_total' \
     || die "the proxy's /metrics has no dstack_vpn_proxy_connections_total"
   log "proxy ${RELEASE}-proxy is ready and serves its metrics"
 fi

@@ -6,7 +6,7 @@
 #      publishes its node's VpnPeer through the API server (Service address, pod network, ServiceAccount);
 #   4. on a worker a privileged pod with NET_ADMIN creates a wireguard-go interface and gives it a key.
 # Prints how long each phase took. Removes the cluster and stops the Docker engine it started on exit
-# (KEEP=1 keeps both; then: hack/kind-cluster.sh delete).
+# (KEEP=1 keeps both; then: hack/kind-cluster.sh delete; REUSE=1 tests a kept cluster again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib.sh
@@ -44,10 +44,14 @@ hack/docker-engine.sh start
 phase "docker engine"
 SKIP_MAVEN="${SKIP_MAVEN:-0}" TAG="${TAG}" hack/build-images.sh
 phase "images (jars + docker build)"
-hack/kind-cluster.sh create
+KIND="$(hack/install-kind.sh | tail -n 1)"
+if [[ "${REUSE:-0}" == 1 ]] && "${KIND}" get clusters 2>/dev/null | grep -qx "${CLUSTER}"; then
+  log "REUSE=1: testing the existing cluster ${CLUSTER}"
+else
+  hack/kind-cluster.sh create
+fi
 phase "kind cluster (node image + create)"
 export KUBECONFIG="${KUBECONFIG_OUT}"
-KIND="$(hack/install-kind.sh | tail -n 1)"
 KUBECTL="$(NODE_BINARIES=kubectl hack/provision-kube-binaries.sh | tail -n 1)/kubectl"
 kubectl() { "${KUBECTL}" "$@"; }
 "${KIND}" load docker-image --name "${CLUSTER}" "ghcr.io/dstack-vpn/operator:${TAG}" "${AGENT_IMAGE}" "ghcr.io/dstack-vpn/proxy:${TAG}"
