@@ -19,7 +19,9 @@ packages=("$@")
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
 
-key="$(printf '%s\n' "${SUITE}" "${packages[@]}" | sort | sha256sum | cut -c1-16)"
+# The recipe below is part of the key: a change to it builds a new tarball.
+RECIPE="minbase merged-usr-hook no-docs v2"
+key="$(printf '%s\n' "${SUITE}" "${RECIPE}" "${packages[@]}" | sort | sha256sum | cut -c1-16)"
 if [[ "$(docker image inspect -f '{{index .Config.Labels "io.dstack-vpn.rootfs"}}' "${tag}" 2>/dev/null || true)" == "${key}" ]]; then
   log "${tag}: up to date (rootfs ${key})"
   exit 0
@@ -35,8 +37,11 @@ if [[ ! -s "${tarball}" ]]; then
   include="$(IFS=,; echo "${packages[*]}")"
   log "${tag}: mmdebstrap ${SUITE} minbase${include:+ + ${include}}"
   start=${SECONDS}
-  # No documentation, man pages or apt lists in the image; apt stays usable (apt-get update first).
-  mmdebstrap --variant=minbase --format=tar ${include:+--include="${include}"} \
+  # No documentation, man pages or apt lists in the image; apt stays usable (apt-get update first). The
+  # merged-usr hook gives the merged /usr layout without the usrmerge package, which would pull in perl (~50 MB).
+  hooks=()
+  [[ -d /usr/share/mmdebstrap/hooks/merged-usr ]] && hooks=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
+  mmdebstrap --variant=minbase --format=tar "${hooks[@]}" ${include:+--include="${include}"} \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \

@@ -74,6 +74,14 @@ restore_state() {
     done
     for chain in INPUT FORWARD OUTPUT; do "${cmd}" -P "${chain}" ACCEPT 2>/dev/null || true; done
     "${cmd}-restore" <"${RUN_DIR}/${cmd}.before" || log "warning: ${cmd}-restore failed"
+    # With the nf_tables backend a table docker created stays behind, empty: remove those that were not there.
+    if "${cmd}" -V 2>/dev/null | grep -q nf_tables && command -v nft >/dev/null 2>&1; then
+      local family=ip
+      [[ "${cmd}" == ip6tables ]] && family=ip6
+      for t in filter nat mangle raw; do
+        grep -qx "\*${t}" "${RUN_DIR}/${cmd}.before" || nft delete table "${family}" "${t}" 2>/dev/null || true
+      done
+    fi
   done
   if [[ -f "${RUN_DIR}/sysctl.before" ]]; then
     while read -r k v; do
