@@ -116,6 +116,8 @@ start() {
     local runc
     runc="$(command -v runc)" || die "runc not found"
     printf '%s\n' "${missing[@]}" >"${RUN_DIR}/missing-capabilities"
+    # The wrapper rewrites every container's spec: check it on sample specs before dockerd gets it.
+    hack/kind/tests/runc-capfix-test.sh >&2 || die "hack/runc-capfix failed its self-test"
     log "this machine's capability bounding set lacks ${missing[*]}: dockerd runs containers through hack/runc-capfix"
     # dockerd does not pass its environment down to the runtime: the settings live in a small launcher.
     cat >"${RUN_DIR}/runc-capfix" <<LAUNCHER

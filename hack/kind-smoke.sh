@@ -40,7 +40,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-hack/kind/tests/runc-capfix-test.sh
 hack/docker-engine.sh start
 phase "docker engine"
 SKIP_MAVEN="${SKIP_MAVEN:-0}" TAG="${TAG}" hack/build-images.sh

@@ -3,7 +3,8 @@
 #   create: the missing capability leaves every list of the bundle's config.json, the others stay;
 #   exec:   the same for the --process file (also in the --process=FILE form);
 #   any other command, and the arguments themselves, reach runc unchanged.
-# Run by hack/kind-smoke.sh before it starts anything; exits non-zero on the first failed check.
+# Run by hack/docker-engine.sh before it registers the wrapper with dockerd; exits non-zero on the first
+# failed check.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 source hack/lib.sh
