@@ -101,37 +101,41 @@ hack/build-rootfs-image.sh "${REPO}/debian:bookworm"
 hack/build-rootfs-image.sh "${REPO}/debian-iptables:bookworm" iptables conntrack iproute2
 hack/build-rootfs-image.sh "${REPO}/kind-node-rootfs:bookworm" "${NODE_PACKAGES[@]}"
 
-# component_image REF BASE BINARY NAME [ENTRYPOINT]: an image holding BINARY as /usr/local/bin/NAME.
-component_image() {
-  local ref=$1 base=$2 bin=$3 name=$4 entry=${5:-/usr/local/bin/$4} ctx
+# image_from REF DOCKERFILE [NAME=PATH...]: docker build of REF from the DOCKERFILE text, with each PATH in the
+# build context as NAME.
+image_from() {
+  local ref=$1 dockerfile=$2 ctx file
+  shift 2
   ctx="$(mktemp -d)"
-  cp "${bin}" "${ctx}/${name}"
-  printf 'FROM %s\nCOPY %s /usr/local/bin/%s\nENTRYPOINT ["%s"]\n' "${base}" "${name}" "${name}" "${entry}" >"${ctx}/Dockerfile"
+  for file in "$@"; do cp "${file#*=}" "${ctx}/${file%%=*}"; done
+  printf '%s\n' "${dockerfile}" >"${ctx}/Dockerfile"
   docker build -q -t "${ref}" "${ctx}" >/dev/null || die "docker build of ${ref} failed"
   rm -rf "${ctx}"
   log "image ${ref}"
 }
+# component_image REF BASE NAME BINARY: BINARY as /usr/local/bin/NAME on BASE, and the image's entrypoint
+# (kubeadm's manifests give the command for most; CoreDNS's passes only arguments).
+component_image() {
+  image_from "$1" "FROM $2
+COPY $3 /usr/local/bin/$3
+ENTRYPOINT [\"/usr/local/bin/$3\"]" "$3=$4"
+}
 PRELOAD=()
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
-  component_image "$(image_of "${c}")" "${REPO}/debian:bookworm" "${K8S_BIN}/${c}" "${c}"
+  component_image "$(image_of "${c}")" "${REPO}/debian:bookworm" "${c}" "${K8S_BIN}/${c}"
   PRELOAD+=("$(image_of "${c}")")
 done
-component_image "$(image_of kube-proxy)" "${REPO}/debian-iptables:bookworm" "${K8S_BIN}/kube-proxy" kube-proxy
-component_image "${ETCD_REF}" "${REPO}/debian:bookworm" "${ETCD_BIN}" etcd
-# CoreDNS's manifest passes only args: the image's entrypoint must be the server.
-component_image "${COREDNS_REF}" "${REPO}/debian:bookworm" "${COREDNS_BIN}" coredns
-ctx="$(mktemp -d)"
-cp "${PAUSE_BIN}" "${ctx}/pause"
-printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"${ctx}/Dockerfile"
-docker build -q -t "${PAUSE_REF}" "${ctx}" >/dev/null
-rm -rf "${ctx}"
+component_image "$(image_of kube-proxy)" "${REPO}/debian-iptables:bookworm" kube-proxy "${K8S_BIN}/kube-proxy"
+component_image "${ETCD_REF}" "${REPO}/debian:bookworm" etcd "${ETCD_BIN}"
+component_image "${COREDNS_REF}" "${REPO}/debian:bookworm" coredns "${COREDNS_BIN}"
+image_from "${PAUSE_REF}" 'FROM scratch
+COPY pause /pause
+USER 65535:65535
+ENTRYPOINT ["/pause"]' "pause=${PAUSE_BIN}"
 PODNET_REF="${REPO}/kind-podnet:latest"
-ctx="$(mktemp -d)"
-cp hack/kind/podnet/podnet "${ctx}/podnet"
-cp "${K8S_BIN}/kubectl" "${ctx}/kubectl"
-printf 'FROM %s\nCOPY kubectl podnet /usr/local/bin/\nENTRYPOINT ["/usr/local/bin/podnet"]\n' "${REPO}/debian-iptables:bookworm" >"${ctx}/Dockerfile"
-docker build -q -t "${PODNET_REF}" "${ctx}" >/dev/null
-rm -rf "${ctx}"
+image_from "${PODNET_REF}" "FROM ${REPO}/debian-iptables:bookworm
+COPY kubectl podnet /usr/local/bin/
+ENTRYPOINT [\"/usr/local/bin/podnet\"]" "kubectl=${K8S_BIN}/kubectl" podnet=hack/kind/podnet/podnet
 PRELOAD+=("$(image_of kube-proxy)" "${ETCD_REF}" "${COREDNS_REF}" "${PAUSE_REF}" "${PODNET_REF}")
 
 # ------------------------------------------------------------------------------------------------ node image

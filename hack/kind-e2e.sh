@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 source hack/lib.sh
 source hack/env.sh
 
-CLUSTER="${CLUSTER:-dstack-vpn-e2e}"
+export CLUSTER="${CLUSTER:-dstack-vpn-e2e}"
 TAG="${TAG:-dev}"
 NS="dstack-vpn"
 RELEASE="dstack-vpn"
@@ -36,8 +36,9 @@ OWNER="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 OWNER_KEY="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 HOLDER="0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
+# The kubectl the bootstrap built, unless one is on PATH already.
+command -v kubectl >/dev/null 2>&1 || PATH="$(NODE_BINARIES=kubectl hack/provision-kube-binaries.sh | tail -n 1):${PATH}"
 require_cmd kubectl node curl
-export CLUSTER="${CLUSTER:-dstack-vpn-e2e}"
 
 WORK="$(mktemp -d)"
 export KUBECONFIG_OUT="${WORK}/kubeconfig"
