@@ -37,6 +37,7 @@ hack/runc-capfix exec --process="${tmp}/process.json" --detach ctr1
 [[ "$(jq -c .args "${tmp}/process.json")" == '["ls"]' ]] || fail "exec: args changed"
 
 cp "${tmp}/bundle/config.json" "${tmp}/before.json"
-hack/runc-capfix state ctr1
+(cd "${tmp}/bundle" && "${OLDPWD}/hack/runc-capfix" state ctr1)
 [[ "$(head -n 1 "${tmp}/args")" == state ]] || fail "state: not passed through"
+cmp -s "${tmp}/bundle/config.json" "${tmp}/before.json" || fail "state: config.json was rewritten"
 echo "runc-capfix test: ok"
