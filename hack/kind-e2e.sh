@@ -41,7 +41,8 @@ command -v kubectl >/dev/null 2>&1 || PATH="$(NODE_BINARIES=kubectl hack/provisi
 require_cmd kubectl node curl
 
 WORK="$(mktemp -d)"
-export KUBECONFIG_OUT="${WORK}/kubeconfig"
+# Where hack/kind-cluster.sh writes it, outside WORK so that KEEP=1 keeps a usable kubeconfig.
+export KUBECONFIG_OUT="$(dstack_cache_dir)/kind/${CLUSTER}.kubeconfig"
 export KUBECONFIG="${KUBECONFIG_OUT}"
 ANVIL_PID=""
 CREATED_CLUSTER=0

@@ -30,6 +30,8 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -39,7 +41,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 /**
  * The Helm chart: `helm lint`, `helm template`, its CRDs equal to crds/, and the rendered manifests applied
  * to the real API server (server-side dry run, then for real). Least privilege is checked by impersonating
- * the agent's service account: it may write only the VpnPeer of the node its token names. The proxy (off by
+ * the agent's service account: it may write only the VpnPeer of the node its token names; and the operator's
+ * service account: it may take and renew its leader Lease the way JOSDK's elector does. The proxy (off by
  * default) forwards to its one configured destination and runs without any capability; the Grafana dashboard
  * is valid JSON and queries only documented metrics.
  */
@@ -164,6 +167,32 @@ class ChartIT {
         assertThat(dashboard.get("uid").asText()).isEqualTo("dstack-vpn");
         assertThat(dashboard.get("panels").size()).isGreaterThan(20);
         Manifests.applyDryRunThenForReal(client, NS, List.of(cm));
+    }
+
+    @Test
+    void theOperatorMayTakeAndRenewItsLeaderLease() throws Exception {
+        lintsAndRendersAndAppliesToTheRealApiServer();
+        Config asOperator = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));
+        asOperator.setImpersonateUsername("system:serviceaccount:" + NS + ":vpn-operator");
+        asOperator.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + NS, "system:authenticated");
+        try (KubernetesClient operator = new KubernetesClientBuilder().withConfig(asOperator).build()) {
+            Lease lease = new LeaseBuilder().withNewMetadata().withName("dstack-vpn-operator").endMetadata()
+                    .withNewSpec().withHolderIdentity("operator-a").withLeaseDurationSeconds(15).endSpec().build();
+            operator.leases().inNamespace(NS).resource(lease).create();
+            // fabric8's LeaderElector (JOSDK's leader election) renews and takes over with a PATCH: a Role without
+            // `patch` lets the first leader in and then makes it lose the lease at its first renewal (seen on kind).
+            operator.leases().inNamespace(NS).withName("dstack-vpn-operator").edit(l -> {
+                l.getSpec().setHolderIdentity("operator-b");
+                return l;
+            });
+            assertThat(operator.leases().inNamespace(NS).withName("dstack-vpn-operator").get().getSpec().getHolderIdentity())
+                    .isEqualTo("operator-b");
+            Lease current = operator.leases().inNamespace(NS).withName("dstack-vpn-operator").get();
+            current.getSpec().setHolderIdentity("operator-c");
+            operator.leases().inNamespace(NS).resource(current).update();
+        } finally {
+            client.leases().inNamespace(NS).withName("dstack-vpn-operator").delete();
+        }
     }
 
     /** A client with the agent's service account and the node name its token carries on that node. */
