@@ -1,5 +1,5 @@
 # The two commands of the README. Both bootstrap first (idempotent, cached).
-.PHONY: demo test bootstrap crds images kind-smoke
+.PHONY: demo test bootstrap crds images kind-smoke kind-e2e
 
 bootstrap:
 	hack/bootstrap.sh
@@ -20,3 +20,7 @@ images: bootstrap
 # A multi-node kind cluster built on this machine, our images loaded, and a smoke test on it (docs/kind.md).
 kind-smoke: bootstrap
 	hack/kind-smoke.sh
+
+# The product on that kind cluster: chart, anvil with our contract, mint per node, pings, a revocation's cut.
+kind-e2e: bootstrap
+	hack/kind-e2e.sh
