@@ -17,7 +17,9 @@ import picocli.CommandLine.Spec;
  * {@code dstack-vpn}: the admin CLI. Works standalone and as {@code kubectl dstack-vpn} (cli/bin has the
  * plugin launcher). Chain commands need an RPC URL and the contract; cluster commands use the kubeconfig.
  */
-@Command(name = "dstack-vpn", mixinStandardHelpOptions = true, version = "dstack-vpn 0.1.0",
+// scope INHERIT: every subcommand gets --help and --version too, and `keygen --help` prints help (exit 0) instead
+// of complaining about its required --out.
+@Command(name = "dstack-vpn", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "dstack-vpn 0.1.0",
         description = "Grant and revoke WireGuard network access with the access NFT, and inspect the cluster.",
         subcommands = {KeygenCommand.class, RegisterCommand.class, VerifyCommand.class, InfoCommand.class, ListCommand.class,
                 RevokeCommand.class, StatusCommand.class, ConfigCommand.class, PendingCommand.class},
