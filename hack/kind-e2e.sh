@@ -36,8 +36,7 @@ OWNER="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 OWNER_KEY="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 HOLDER="0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
-# The kubectl the bootstrap built, unless one is on PATH already.
-command -v kubectl >/dev/null 2>&1 || PATH="$(NODE_BINARIES=kubectl hack/provision-kube-binaries.sh | tail -n 1):${PATH}"
+ensure_kubectl_on_path
 require_cmd kubectl node curl
 
 WORK="$(mktemp -d)"
@@ -115,7 +114,6 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   TAG="${TAG}" hack/build-images.sh
   ./mvnw -B -q -DskipTests -pl cli -am package
 fi
-HAVE_PROXY=1
 CREATED_CLUSTER=1
 hack/kind-cluster.sh create
 KIND="$(hack/install-kind.sh | tail -n 1)"
@@ -147,11 +145,8 @@ CONTRACT="$(rpc eth_getTransactionReceipt "[\"${tx}\"]" | json_field contractAdd
 log "contract ${CONTRACT}"
 
 # ---------------------------------------------------------------------------------------------- 3. chart + network
-proxy_args=()
-if [[ ${HAVE_PROXY} == 1 ]]; then
-  worker_ip="$(kubectl get node "${NODES[1]}" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')"
-  proxy_args=(--set proxy.enabled=true --set "proxy.forward=${worker_ip}:51820")
-fi
+worker_ip="$(kubectl get node "${NODES[1]}" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')"
+proxy_args=(--set proxy.enabled=true --set "proxy.forward=${worker_ip}:51820")
 log "installing the chart (release ${RELEASE}, namespace ${NS})"
 "${HELM}" upgrade --install "${RELEASE}" helm/dstack-vpn --namespace "${NS}" --create-namespace \
   --set "imageTag=${TAG}" --set "agent.network=${NETWORK}" "${proxy_args[@]}"
@@ -174,9 +169,7 @@ spec:
 EOF
 kubectl rollout status -n "${NS}" "deployment/${RELEASE}-operator" --timeout=180s
 kubectl rollout status -n "${NS}" "daemonset/${RELEASE}-agent" --timeout=180s
-if [[ ${HAVE_PROXY} == 1 ]]; then
-  kubectl rollout status -n "${NS}" "deployment/${RELEASE}-proxy" --timeout=180s
-fi
+kubectl rollout status -n "${NS}" "deployment/${RELEASE}-proxy" --timeout=180s
 
 # ---------------------------------------------------------------------------------------------- 4. register
 has_reason() { [[ "$(peer_field "$1" '{.status.reason}')" == "$2" ]]; }
@@ -251,12 +244,10 @@ for from in "${NODES[@]}"; do
 done
 docker exec "${NODES[0]}" ip -brief address show dvpn0
 
-if [[ ${HAVE_PROXY} == 1 ]]; then
-  proxy_pod="$(kubectl get pods -n "${NS}" -l app.kubernetes.io/component=proxy -o jsonpath='{.items[0].metadata.name}')"
-  kubectl get --raw "/api/v1/namespaces/${NS}/pods/${proxy_pod}:9102/proxy/metrics" | grep -q '^dstack_vpn_proxy_connections_total' \
-    || die "the proxy's /metrics has no dstack_vpn_proxy_connections_total"
-  log "proxy ${RELEASE}-proxy is ready and serves its metrics"
-fi
+proxy_pod="$(kubectl get pods -n "${NS}" -l app.kubernetes.io/component=proxy -o jsonpath='{.items[0].metadata.name}')"
+kubectl get --raw "/api/v1/namespaces/${NS}/pods/${proxy_pod}:9102/proxy/metrics" | grep -q '^dstack_vpn_proxy_connections_total' \
+  || die "the proxy's /metrics has no dstack_vpn_proxy_connections_total"
+log "proxy ${RELEASE}-proxy is ready and serves its metrics"
 
 # ---------------------------------------------------------------------------------------------- 6. revoke
 cut="${NODES[2]}"

@@ -17,6 +17,7 @@ TAG="${TAG:-dev}"
 NS=dstack-vpn-smoke
 export KUBECONFIG_OUT="$(dstack_cache_dir)/kind/${CLUSTER}.kubeconfig"
 AGENT_IMAGE="ghcr.io/dstack-vpn/agent:${TAG}"
+ensure_kubectl_on_path   # also for the diagnostics on failure
 declare -a TIMES=()
 phase_start=${SECONDS}
 phase() { TIMES+=("$(printf '%-34s %4d s' "$1" $((SECONDS - phase_start)))"); log "$1: $((SECONDS - phase_start)) s"; phase_start=${SECONDS}; }
@@ -52,8 +53,6 @@ else
 fi
 phase "kind cluster (node image + create)"
 export KUBECONFIG="${KUBECONFIG_OUT}"
-KUBECTL="$(NODE_BINARIES=kubectl hack/provision-kube-binaries.sh | tail -n 1)/kubectl"
-kubectl() { "${KUBECTL}" "$@"; }
 "${KIND}" load docker-image --name "${CLUSTER}" "ghcr.io/dstack-vpn/operator:${TAG}" "${AGENT_IMAGE}" "ghcr.io/dstack-vpn/proxy:${TAG}"
 phase "kind load (3 images)"
 

@@ -38,3 +38,10 @@ go_bin() {
 dstack_cache_dir() {
   printf '%s\n' "${DSTACK_CACHE:-$HOME/.cache/dstack-vpn}"
 }
+
+# Put the kubectl the bootstrap built first on PATH, unless a kubectl is there already (call from the repo root).
+ensure_kubectl_on_path() {
+  command -v kubectl >/dev/null 2>&1 && return 0
+  PATH="$(NODE_BINARIES=kubectl hack/provision-kube-binaries.sh | tail -n 1):${PATH}"
+  export PATH
+}
