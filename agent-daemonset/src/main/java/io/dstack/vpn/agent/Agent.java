@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +20,7 @@ import io.dstack.vpn.agent.device.WgToolsDevice;
 import io.dstack.vpn.agent.device.WireGuardDevice;
 import io.dstack.vpn.agent.node.InterfaceSetup;
 import io.dstack.vpn.agent.node.KeyStore;
+import io.dstack.vpn.agent.node.KubernetesNode;
 import io.dstack.vpn.agent.node.WireGuardGoSupervisor;
 import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.agent.peers.PeerDiff;
@@ -33,6 +35,8 @@ import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -71,9 +75,17 @@ public final class Agent implements AutoCloseable {
     /** TCP transport through the node proxy; touched on the worker thread only. */
     private final ProxyRouting proxyRouting;
 
+    /** Ties the VpnPeer to this node's Node object (garbage collection); null outside Kubernetes. */
+    private final OwnerReference nodeOwner;
+
     public Agent(AgentConfig config, KubernetesClient client) {
+        this(config, client, null);
+    }
+
+    public Agent(AgentConfig config, KubernetesClient client, OwnerReference nodeOwner) {
         this.config = config;
         this.client = client;
+        this.nodeOwner = nodeOwner;
         this.device = switch (config.backend()) {
             case "wgtools" -> new WgToolsDevice(config.iface(), config.commandPrefix());
             case AgentConfig.MEMORY_BACKEND -> new MemoryDevice();
@@ -87,14 +99,18 @@ public final class Agent implements AutoCloseable {
 
     public static void main(String[] args) throws Exception {
         KubernetesClient client = new KubernetesClientBuilder().build();
-        String nodeName = System.getenv("NODE_NAME");
-        AgentConfig config = AgentConfig.fromEnv(System.getenv(), label -> {
-            var node = nodeName == null ? null : client.nodes().withName(nodeName).get();
-            return node == null || node.getMetadata().getLabels() == null ? null : node.getMetadata().getLabels().get(label);
-        });
-        Agent agent = new Agent(config, client);
+        Optional<Node> node = KubernetesNode.read(client, System.getenv("NODE_NAME"));
+        AgentConfig config = AgentConfig.fromEnv(System.getenv(), label -> KubernetesNode.label(node, label));
+        Agent agent = new Agent(config, client, node.map(KubernetesNode::ownerReference).orElse(null));
         Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "agent-shutdown"));
-        agent.start();
+        try {
+            agent.start();
+        } catch (Exception e) {
+            // Exit rather than linger half-started (the HTTP server would keep the JVM alive, never Ready):
+            // the kubelet restarts the container with its back-off.
+            LOG.error("the agent could not start: {}", e.toString());
+            System.exit(1);
+        }
         Thread.currentThread().join();
     }
 
@@ -144,6 +160,9 @@ public final class Agent implements AutoCloseable {
         VpnPeer peer = new VpnPeer();
         peer.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(config.peerName())
                 .withNamespace(config.namespace()).addToLabels(VpnLabels.NETWORK, config.network()).build());
+        if (nodeOwner != null) {
+            peer.getMetadata().setOwnerReferences(List.of(nodeOwner));
+        }
         peer.setSpec(new io.dstack.vpn.api.v1alpha1.VpnPeerSpec());
         peer.getSpec().network = config.network();
         peer.getSpec().nodeId = config.nodeId();

@@ -1,6 +1,8 @@
 package io.dstack.vpn.agent.node;
 
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,12 +33,31 @@ public final class WireGuardGoSupervisor implements AutoCloseable {
         this.onRestart = onRestart;
     }
 
-    /** Starts wireguard-go unless its socket is already there (e.g. it survived an agent restart). */
+    /**
+     * Starts wireguard-go unless one already answers on its socket (it survived an agent restart in the same
+     * network namespace). A socket file nobody answers on is left over from a wireguard-go that died with its
+     * container (the socket directory is a hostPath): it is removed and a new wireguard-go started.
+     */
     public void ensureRunning() throws IOException {
-        if (Files.exists(socket)) {
+        if (answers(socket)) {
             return;
         }
+        if (Files.deleteIfExists(socket)) {
+            LOG.info("removed {}: the wireguard-go that created it is gone", socket);
+        }
         start();
+    }
+
+    /** True if a process accepts connections on the UAPI socket. */
+    static boolean answers(Path socket) {
+        if (!Files.exists(socket)) {
+            return false;
+        }
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private void start() throws IOException {
@@ -46,9 +67,9 @@ public final class WireGuardGoSupervisor implements AutoCloseable {
         pb.environment().put("WG_PROCESS_FOREGROUND", "1");
         process = pb.start();
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!Files.exists(socket)) {
+        while (!answers(socket)) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
-                throw new IOException("wireguard-go for " + iface + " did not create " + socket);
+                throw new IOException("wireguard-go for " + iface + " did not answer on " + socket);
             }
             try {
                 Thread.sleep(20);
