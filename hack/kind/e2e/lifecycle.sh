@@ -129,8 +129,11 @@ phase_uninstall() {
 phase_gitops() {
   local overlay="${WORK}/gitops" rel n rc
   unblock_udp "${TCP_NODE}" # the kustomize base runs every node on UDP (no transport label)
-  log "deleting namespace ${NS}, then installing from config/overlays/anvil-local with kubectl apply -k"
+  # What a fresh cluster has: neither our namespace nor our CRDs (Helm's field ownership of the CRDs would
+  # otherwise conflict with kubectl's server-side apply; see docs/install.md for moving from Helm to GitOps).
+  log "deleting namespace ${NS} and the CRDs, then installing from config/overlays/anvil-local with kubectl apply -k"
   kubectl delete namespace "${NS}" --wait=true --timeout=180s
+  kubectl delete crd vpnnetworks.vpn.dstack.io vpnpeers.vpn.dstack.io --wait=true --timeout=120s
   mkdir -p "${overlay}"
   rel="$(realpath --relative-to="${overlay}" config/overlays/anvil-local)"
   # Only what differs on this machine: this run's image tag, the anvil address and the contract.

@@ -39,6 +39,7 @@ block_udp() {
 }
 unblock_udp() {
   local node=$1
+  docker exec "${node}" iptables -n -L "${UDP_BLOCK_CHAIN}" >/dev/null 2>&1 || return 0 # not blocked
   docker exec "${node}" iptables -D INPUT -j "${UDP_BLOCK_CHAIN}"
   docker exec "${node}" iptables -D OUTPUT -j "${UDP_BLOCK_CHAIN}"
   docker exec "${node}" iptables -F "${UDP_BLOCK_CHAIN}"
