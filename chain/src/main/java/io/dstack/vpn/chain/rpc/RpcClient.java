@@ -20,12 +20,18 @@ public final class RpcClient {
     private final RpcListener listener;
     private volatile int preferred;
 
+    /** @param timeout the deadline of one whole request (headers and body); no size or destination limit beyond the defaults */
     public RpcClient(List<String> urls, Duration timeout, int maxAttempts, Duration baseBackoff, Duration maxBackoff,
+            RpcListener listener) {
+        this(urls, RpcLimits.of(timeout), maxAttempts, baseBackoff, maxBackoff, listener);
+    }
+
+    public RpcClient(List<String> urls, RpcLimits limits, int maxAttempts, Duration baseBackoff, Duration maxBackoff,
             RpcListener listener) {
         if (urls.isEmpty()) {
             throw new IllegalArgumentException("at least one RPC URL is needed");
         }
-        this.endpoints = urls.stream().map(u -> new RpcEndpoint(u, timeout)).toList();
+        this.endpoints = urls.stream().map(u -> new RpcEndpoint(u, limits)).toList();
         this.maxAttempts = Math.max(1, maxAttempts);
         this.baseBackoff = baseBackoff;
         this.maxBackoff = maxBackoff;
