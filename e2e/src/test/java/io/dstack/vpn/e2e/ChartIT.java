@@ -154,6 +154,26 @@ class ChartIT {
     }
 
     @Test
+    void theRpcAllowListReachesTheOperatorAndIsValidated() throws Exception {
+        // Default: no allow list, so the operator denies every internal RPC destination (docs/adr/0010).
+        var defaults = find(Manifests.load(client, Manifests.template(NS)), Deployment.class, "vpn-operator")
+                .getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+        assertThat(defaults).noneMatch(e -> e.getName().startsWith("DSTACK_CHAIN_RPC"));
+        var env = find(Manifests.load(client, Manifests.template(NS, "operator.rpcAllowList={172.18.0.1/32,*.chain.svc}",
+                "operator.rpcDenyCidrs={34.118.224.0/20}")), Deployment.class, "vpn-operator")
+                .getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+        assertThat(env).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("DSTACK_CHAIN_RPC_ALLOW");
+            assertThat(e.getValue()).isEqualTo("172.18.0.1/32,*.chain.svc");
+        });
+        assertThat(env).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("DSTACK_CHAIN_RPC_DENY");
+            assertThat(e.getValue()).isEqualTo("34.118.224.0/20");
+        });
+        assertThat(Manifests.templateFailing(NS, "operator.rpcAllowList={http://10.0.0.1:8545}").output()).contains("rpcAllowList");
+    }
+
+    @Test
     void theDashboardShipsInALabelledConfigMap() throws Exception {
         List<HasMetadata> items = Manifests.load(client, Manifests.template(NS, "metrics.dashboard.enabled=true",
                 "metrics.dashboard.annotations.grafana_folder=VPN"));

@@ -9,8 +9,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -46,15 +44,12 @@ public class ChainSources {
     KubernetesClient client;
     @Inject
     ChainMetrics metrics;
+    @Inject
+    RpcSettings rpcSettings;
 
     private final Map<ResourceID, ChainSource> sources = new ConcurrentHashMap<>();
     private final List<Consumer<ResourceID>> networkSubscribers = new CopyOnWriteArrayList<>();
     private final List<BiConsumer<ResourceID, Set<String>>> nodeSubscribers = new CopyOnWriteArrayList<>();
-    private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, r -> {
-        Thread t = new Thread(r, "chain-follower");
-        t.setDaemon(true);
-        return t;
-    });
 
     public void onNetworkChange(Consumer<ResourceID> subscriber) {
         networkSubscribers.add(subscriber);
@@ -99,7 +94,7 @@ public class ChainSources {
         Checkpoint resume = loadCheckpoint(network, key);
         String ns = key.namespace();
         String name = key.network();
-        ChainSource source = new ChainSource(key, k, resume, scheduler, metrics,
+        ChainSource source = new ChainSource(key, k, resume, rpcSettings.limits(), metrics,
                 nodes -> nodeSubscribers.forEach(s -> s.accept(id, nodes)),
                 () -> networkSubscribers.forEach(s -> s.accept(id)),
                 checkpoint -> saveCheckpoint(network, key, checkpoint));
@@ -123,28 +118,51 @@ public class ChainSources {
     @PreDestroy
     void shutdown() {
         sources.values().forEach(ChainSource::stop);
-        scheduler.shutdownNow();
     }
 
     void reportHealth(VpnNetwork network, FollowerHealth h) {
         metrics.position(network.getMetadata().getNamespace(), network.getMetadata().getName(), h);
     }
 
+    /**
+     * The network's RPC URLs, checked without a DNS lookup (the follower checks resolved addresses before each
+     * request). Messages name a URL by its position and source, never by its text: it may hold an API key.
+     */
     private List<String> rpcUrls(VpnNetwork network, ChainAccess chain) {
         List<String> urls = new ArrayList<>();
+        List<String> sources = new ArrayList<>();
         if (chain.rpcUrls != null) {
-            urls.addAll(chain.rpcUrls);
+            for (int i = 0; i < chain.rpcUrls.size(); i++) {
+                urls.add(chain.rpcUrls.get(i).strip());
+                sources.add("spec.access.chain.rpcUrls[" + i + "]");
+            }
         }
         if (chain.rpcUrlsSecretRef != null) {
             Secret secret = client.secrets().inNamespace(network.getMetadata().getNamespace()).withName(chain.rpcUrlsSecretRef.name).get();
             if (secret == null || secret.getData() == null || secret.getData().get(chain.rpcUrlsSecretRef.key) == null) {
                 throw new IllegalArgumentException("Secret " + chain.rpcUrlsSecretRef.name + " has no key " + chain.rpcUrlsSecretRef.key);
             }
-            String text = new String(java.util.Base64.getDecoder().decode(secret.getData().get(chain.rpcUrlsSecretRef.key)), StandardCharsets.UTF_8);
-            Arrays.stream(text.split("[\\n,]")).map(String::strip).filter(s -> !s.isEmpty()).forEach(urls::add);
+            String text;
+            try {
+                text = new String(java.util.Base64.getDecoder().decode(secret.getData().get(chain.rpcUrlsSecretRef.key)), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("key " + chain.rpcUrlsSecretRef.key + " of Secret " + chain.rpcUrlsSecretRef.name
+                        + " is not base64");
+            }
+            List<String> fromSecret = Arrays.stream(text.split("[\\n,]")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+            for (int i = 0; i < fromSecret.size(); i++) {
+                urls.add(fromSecret.get(i));
+                sources.add("URL #" + (i + 1) + " in key " + chain.rpcUrlsSecretRef.key + " of Secret " + chain.rpcUrlsSecretRef.name);
+            }
         }
         if (urls.isEmpty()) {
             throw new IllegalArgumentException("no RPC URL configured");
+        }
+        for (int i = 0; i < urls.size(); i++) {
+            String problem = RpcUrls.problem(urls.get(i), rpcSettings.limits().destinations());
+            if (problem != null) {
+                throw new IllegalArgumentException(sources.get(i) + ": " + problem);
+            }
         }
         return urls;
     }
