@@ -215,6 +215,43 @@ class ChartIT {
         }
     }
 
+    /**
+     * Issue 15 §2: with watchNamespaces the operator gets a Role per listed namespace and nothing cluster-wide,
+     * and with rpcSecretNames it may get only those Secrets. Checked on the real API server as the operator's
+     * service account (a separate release, so the default release's ClusterRole does not mask the result).
+     */
+    @Test
+    void withWatchNamespacesTheOperatorHasNoClusterWideRights() throws Exception {
+        String home = "chart-rbac";
+        String watched = "chart-rbac-team";
+        String other = "chart-rbac-other";
+        for (String ns : List.of(home, watched, other)) {
+            Manifests.createNamespace(client, ns);
+            for (String name : List.of("base-rpc", "unrelated")) {
+                client.secrets().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+                        .withName(name).endMetadata().addToStringData("urls", "https://rpc.example.com").build()).serverSideApply();
+            }
+        }
+        List<HasMetadata> items = Manifests.load(client, run(helm().toString(), "template", "scoped", CHART.toString(), "--namespace", home,
+                "--set", "operator.watchNamespaces={" + watched + "}", "--set", "operator.rpcSecretNames={base-rpc}"));
+        assertThat(kinds(items)).doesNotContain("ClusterRole", "ClusterRoleBinding");
+        Manifests.applyDryRunThenForReal(client, home, items);
+
+        Config asOperator = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));
+        asOperator.setImpersonateUsername("system:serviceaccount:" + home + ":scoped-operator");
+        asOperator.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + home, "system:authenticated");
+        try (KubernetesClient operator = new KubernetesClientBuilder().withConfig(asOperator).build()) {
+            assertThat(operator.secrets().inNamespace(watched).withName("base-rpc").get()).isNotNull();
+            assertThatThrownBy(() -> operator.secrets().inNamespace(watched).withName("unrelated").get()).as("only the named Secret")
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+            assertThatThrownBy(() -> operator.secrets().inNamespace(other).withName("base-rpc").get()).as("not outside the watched namespaces")
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+            assertThatThrownBy(() -> operator.configMaps().inNamespace(other).list()).isInstanceOf(KubernetesClientException.class);
+            assertThat(operator.configMaps().inNamespace(watched).list().getItems()).isNotNull();
+            assertThat(operator.resources(io.dstack.vpn.api.v1alpha1.VpnNetwork.class).inNamespace(watched).list().getItems()).isEmpty();
+        }
+    }
+
     /** A client with the agent's service account and the node name its token carries on that node. */
     static KubernetesClient agentOn(String node) throws Exception {
         Config asAgent = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));

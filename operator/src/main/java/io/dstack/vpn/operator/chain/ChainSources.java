@@ -1,8 +1,6 @@
 package io.dstack.vpn.operator.chain;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,6 +25,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -129,40 +128,25 @@ public class ChainSources {
      * request). Messages name a URL by its position and source, never by its text: it may hold an API key.
      */
     private List<String> rpcUrls(VpnNetwork network, ChainAccess chain) {
-        List<String> urls = new ArrayList<>();
-        List<String> sources = new ArrayList<>();
-        if (chain.rpcUrls != null) {
-            for (int i = 0; i < chain.rpcUrls.size(); i++) {
-                urls.add(chain.rpcUrls.get(i).strip());
-                sources.add("spec.access.chain.rpcUrls[" + i + "]");
-            }
-        }
+        Secret secret = null;
         if (chain.rpcUrlsSecretRef != null) {
-            Secret secret = client.secrets().inNamespace(network.getMetadata().getNamespace()).withName(chain.rpcUrlsSecretRef.name).get();
-            if (secret == null || secret.getData() == null || secret.getData().get(chain.rpcUrlsSecretRef.key) == null) {
-                throw new IllegalArgumentException("Secret " + chain.rpcUrlsSecretRef.name + " has no key " + chain.rpcUrlsSecretRef.key);
-            }
-            String text;
             try {
-                text = new String(java.util.Base64.getDecoder().decode(secret.getData().get(chain.rpcUrlsSecretRef.key)), StandardCharsets.UTF_8);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("key " + chain.rpcUrlsSecretRef.key + " of Secret " + chain.rpcUrlsSecretRef.name
-                        + " is not base64");
-            }
-            List<String> fromSecret = Arrays.stream(text.split("[\\n,]")).map(String::strip).filter(s -> !s.isEmpty()).toList();
-            for (int i = 0; i < fromSecret.size(); i++) {
-                urls.add(fromSecret.get(i));
-                sources.add("URL #" + (i + 1) + " in key " + chain.rpcUrlsSecretRef.key + " of Secret " + chain.rpcUrlsSecretRef.name);
+                secret = client.secrets().inNamespace(network.getMetadata().getNamespace()).withName(chain.rpcUrlsSecretRef.name).get();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 403) {
+                    throw e;
+                }
+                throw new IllegalArgumentException("the operator may not read Secret " + chain.rpcUrlsSecretRef.name
+                        + " (its RBAC allows only the Secrets in the chart's operator.rpcSecretNames)");
             }
         }
-        if (urls.isEmpty()) {
-            throw new IllegalArgumentException("no RPC URL configured");
-        }
-        for (int i = 0; i < urls.size(); i++) {
-            String problem = RpcUrls.problem(urls.get(i), rpcSettings.limits().destinations());
+        List<String> urls = new ArrayList<>();
+        for (RpcUrlList.Entry e : RpcUrlList.of(chain, secret)) {
+            String problem = RpcUrls.problem(e.url(), rpcSettings.limits().destinations());
             if (problem != null) {
-                throw new IllegalArgumentException(sources.get(i) + ": " + problem);
+                throw new IllegalArgumentException(e.source() + ": " + problem);
             }
+            urls.add(e.url());
         }
         return urls;
     }
