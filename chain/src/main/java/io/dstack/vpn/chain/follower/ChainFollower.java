@@ -26,6 +26,7 @@ import io.dstack.vpn.chain.contract.LogCheck;
 import io.dstack.vpn.chain.registry.AccessRegistry;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcException;
+import io.dstack.vpn.chain.rpc.WrongChainException;
 
 /**
  * Follows the access contract block by block into an {@link AccessRegistry}.
@@ -75,6 +76,7 @@ public final class ChainFollower {
         this.listener = listener;
         this.clock = clock;
         this.reader = new TokenReader(rpc, config.contractAddress(), config.batchSize());
+        rpc.requireChainId(config.expectedChainId()); // every endpoint, before its first use and after its failures
         this.range = config.initialRange();
     }
 
@@ -110,7 +112,7 @@ public final class ChainFollower {
             }
             error = null;
             lastSuccess = clock.instant();
-        } catch (FatalChainError e) {
+        } catch (FatalChainError | WrongChainException e) {
             fatal = true;
             error = SafeText.message(e.getMessage());
             LOG.error("chain follower stopped: {}", error);

@@ -39,6 +39,8 @@ public final class RpcEndpoint {
 
     private final HttpClient http;
     private final RpcLimits limits;
+    /** The chain id this endpoint answered last time it was asked, until it fails (it may come back as another node). */
+    private volatile Long verifiedChainId;
 
     public RpcEndpoint(String url, Duration timeout) {
         this(url, RpcLimits.of(timeout));
@@ -61,6 +63,34 @@ public final class RpcEndpoint {
     /** Scheme, host and port only: the path and query of an RPC URL may carry an API key. */
     public String displayName() {
         return displayName;
+    }
+
+    /**
+     * Asks for the chain id unless this endpoint already answered {@code expected} and has not failed since.
+     *
+     * @throws WrongChainException if it serves another chain
+     */
+    void ensureChainId(long expected) {
+        if (verifiedChainId != null && verifiedChainId == expected) {
+            return;
+        }
+        String answer = call(RpcCall.of("eth_chainId")).asText();
+        long served;
+        try {
+            served = io.dstack.vpn.chain.contract.Hex.quantity(answer);
+        } catch (IllegalArgumentException e) {
+            throw new RpcException(displayName + ": eth_chainId answered " + e.getMessage(), true, null, null);
+        }
+        if (served != expected) {
+            throw new WrongChainException(displayName + " serves chain id " + served + ", but the network expects " + expected
+                    + ": refusing to read another chain");
+        }
+        verifiedChainId = served;
+    }
+
+    /** After a failure: check the chain id again before the next use. */
+    void forgetChainId() {
+        verifiedChainId = null;
     }
 
     public JsonNode call(RpcCall call) {

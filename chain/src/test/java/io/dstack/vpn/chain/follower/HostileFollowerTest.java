@@ -127,6 +127,42 @@ class HostileFollowerTest {
     }
 
     @Test
+    void aFailoverNeverLandsOnAnotherChain() throws Exception {
+        // Two endpoints: the first honest, the second serving another chain with a grant of its own.
+        try (HostileRpcServer other = HostileRpcServer.start(8453, CONTRACT, HEAD + 5)) {
+            other.addLog(HEAD + 3, List.of(AccessContract.TOPIC_GRANTED, word("2"), word(OWNER.substring(2))),
+                    "0x" + FunctionEncoder.encodeConstructor(List.of(new Utf8String("intruder"),
+                            new Utf8String(WireGuardKey.generatePrivate().publicKey().toBase64()))));
+            other.hostility(Hostility.WRONG_CHAIN_ID);
+            RpcClient rpc = new RpcClient(List.of(server.url(), other.url()), RpcLimits.of(Duration.ofMillis(800)), 4,
+                    Duration.ofMillis(1), Duration.ofMillis(1), RpcListener.NONE);
+            AccessRegistry reg = new AccessRegistry();
+            ChainFollower f = new ChainFollower(rpc, FollowerConfig.of(CONTRACT, 8453, 0, Duration.ofMillis(100), Duration.ofMinutes(5)),
+                    reg, new FollowerListener() { }, clock);
+            assertTimeoutPreemptively(Duration.ofSeconds(30), f::poll);
+            assertThat(reg.get(BigInteger.ONE)).isPresent();
+            server.hostility(Hostility.SLOW_BODY); // the honest endpoint stalls: the client fails over
+            server.mine(5);
+            for (int i = 0; i < 3; i++) {
+                assertTimeoutPreemptively(Duration.ofSeconds(30), f::poll);
+            }
+            // Before: the second endpoint answered as if it were the same chain, and its grant was applied.
+            assertThat(reg.get(BigInteger.TWO)).isEmpty();
+            assertThat(f.health().checkpoint()).isEqualTo(HEAD);
+            assertThat(f.health().error()).isNotNull();
+        }
+    }
+
+    @Test
+    void anEndpointOfAnotherChainStopsTheFollowerAtOnce() {
+        server.hostility(Hostility.WRONG_CHAIN_ID);
+        poll();
+        assertThat(follower.health().fatal()).isTrue();
+        assertThat(follower.health().error()).contains("chain id 8454").contains("expects 8453");
+        assertThat(registry.size()).isZero();
+    }
+
+    @Test
     void aStormOfReorgsDoesNotWriteACheckpointPerPoll() {
         poll();
         int before = checkpoints.get();
