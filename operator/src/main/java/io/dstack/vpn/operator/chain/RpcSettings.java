@@ -18,9 +18,6 @@ import io.dstack.vpn.chain.rpc.RpcLimits;
  */
 @ApplicationScoped
 public class RpcSettings {
-    /** Per request, body included: a network's poll fails over (or fails) instead of waiting on a slow endpoint. */
-    static final Duration DEADLINE = Duration.ofSeconds(3);
-
     @Inject
     @ConfigProperty(name = "dstack.chain.rpc-allow")
     Optional<List<String>> allow;
@@ -33,13 +30,18 @@ public class RpcSettings {
     @ConfigProperty(name = "dstack.chain.rpc-max-body-bytes", defaultValue = "16777216")
     long maxBodyBytes;
 
+    /** Per request, body included: a network's poll fails over (or fails) instead of waiting on a slow endpoint. */
+    @Inject
+    @ConfigProperty(name = "dstack.chain.rpc-deadline", defaultValue = "3s")
+    Duration deadline;
+
     private volatile RpcLimits limits;
 
     /** Fails at first use (the first chain network's reconcile, and the operator's log) on a bad allow-list entry. */
     public RpcLimits limits() {
         RpcLimits l = limits;
         if (l == null) {
-            l = new RpcLimits(DEADLINE, maxBodyBytes, RpcDestinations.denyInternal(allow.orElse(List.of()), deny.orElse(List.of())));
+            l = new RpcLimits(deadline, maxBodyBytes, RpcDestinations.denyInternal(allow.orElse(List.of()), deny.orElse(List.of())));
             limits = l;
         }
         return l;
