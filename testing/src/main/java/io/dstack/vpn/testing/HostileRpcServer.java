@@ -6,7 +6,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -311,10 +310,5 @@ public final class HostileRpcServer implements AutoCloseable {
         closed = true;
         server.stop(0);
         threads.shutdownNow();
-    }
-
-    /** For tests that list what they tried. */
-    public static List<Hostility> all() {
-        return new ArrayList<>(List.of(Hostility.values()));
     }
 }

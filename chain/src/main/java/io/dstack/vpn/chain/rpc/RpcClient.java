@@ -87,8 +87,9 @@ public final class RpcClient {
             long start = System.nanoTime();
             try {
                 Long chainId = requiredChainId;
-                if (chainId != null) {
-                    endpoint.ensureChainId(chainId);
+                if (chainId != null && endpoint.ensureChainId(chainId)) {
+                    listener.completed(endpoint.displayName(), "eth_chainId", 1, System.nanoTime() - start);
+                    start = System.nanoTime();
                 }
                 T result = action.apply(endpoint);
                 listener.completed(endpoint.displayName(), method, calls, System.nanoTime() - start);

@@ -68,11 +68,12 @@ public final class RpcEndpoint {
     /**
      * Asks for the chain id unless this endpoint already answered {@code expected} and has not failed since.
      *
+     * @return whether it asked (for call counting)
      * @throws WrongChainException if it serves another chain
      */
-    void ensureChainId(long expected) {
+    boolean ensureChainId(long expected) {
         if (verifiedChainId != null && verifiedChainId == expected) {
-            return;
+            return false;
         }
         String answer = call(RpcCall.of("eth_chainId")).asText();
         long served;
@@ -86,6 +87,7 @@ public final class RpcEndpoint {
                     + ": refusing to read another chain");
         }
         verifiedChainId = served;
+        return true;
     }
 
     /** After a failure: check the chain id again before the next use. */
