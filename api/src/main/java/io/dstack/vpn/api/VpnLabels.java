@@ -12,6 +12,12 @@ public final class VpnLabels {
     /** Annotation on the peer-set ConfigMap: the generation of the rendered peer set. */
     public static final String PEERSET_GENERATION = GROUP + "/peerset-generation";
 
+    /**
+     * Required ("true") on a Secret that a VpnNetwork's rpcUrlsSecretRef names: the operator reads only Secrets
+     * opted in this way, so a VpnNetwork cannot make it use any other Secret of its namespace.
+     */
+    public static final String RPC_URLS_SECRET = GROUP + "/rpc-urls";
+
     /** Server-side-apply field managers: each writer owns a disjoint part of VpnPeer status. */
     public static final String FIELD_MANAGER_ADMISSION = "dstack-vpn-admission";
     public static final String FIELD_MANAGER_IPAM = "dstack-vpn-ipam";

@@ -154,6 +154,26 @@ class ChartIT {
     }
 
     @Test
+    void theRpcAllowListReachesTheOperatorAndIsValidated() throws Exception {
+        // Default: no allow list, so the operator denies every internal RPC destination (docs/adr/0010).
+        var defaults = find(Manifests.load(client, Manifests.template(NS)), Deployment.class, "vpn-operator")
+                .getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+        assertThat(defaults).noneMatch(e -> e.getName().startsWith("DSTACK_CHAIN_RPC"));
+        var env = find(Manifests.load(client, Manifests.template(NS, "operator.rpcAllowList={172.18.0.1/32,*.chain.svc}",
+                "operator.rpcDenyCidrs={34.118.224.0/20}")), Deployment.class, "vpn-operator")
+                .getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+        assertThat(env).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("DSTACK_CHAIN_RPC_ALLOW");
+            assertThat(e.getValue()).isEqualTo("172.18.0.1/32,*.chain.svc");
+        });
+        assertThat(env).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("DSTACK_CHAIN_RPC_DENY");
+            assertThat(e.getValue()).isEqualTo("34.118.224.0/20");
+        });
+        assertThat(Manifests.templateFailing(NS, "operator.rpcAllowList={http://10.0.0.1:8545}").output()).contains("rpcAllowList");
+    }
+
+    @Test
     void theDashboardShipsInALabelledConfigMap() throws Exception {
         List<HasMetadata> items = Manifests.load(client, Manifests.template(NS, "metrics.dashboard.enabled=true",
                 "metrics.dashboard.annotations.grafana_folder=VPN"));
@@ -192,6 +212,43 @@ class ChartIT {
             operator.leases().inNamespace(NS).resource(current).update();
         } finally {
             client.leases().inNamespace(NS).withName("dstack-vpn-operator").delete();
+        }
+    }
+
+    /**
+     * Issue 15 §2: with watchNamespaces the operator gets a Role per listed namespace and nothing cluster-wide,
+     * and with rpcSecretNames it may get only those Secrets. Checked on the real API server as the operator's
+     * service account (a separate release, so the default release's ClusterRole does not mask the result).
+     */
+    @Test
+    void withWatchNamespacesTheOperatorHasNoClusterWideRights() throws Exception {
+        String home = "chart-rbac";
+        String watched = "chart-rbac-team";
+        String other = "chart-rbac-other";
+        for (String ns : List.of(home, watched, other)) {
+            Manifests.createNamespace(client, ns);
+            for (String name : List.of("base-rpc", "unrelated")) {
+                client.secrets().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+                        .withName(name).endMetadata().addToStringData("urls", "https://rpc.example.com").build()).serverSideApply();
+            }
+        }
+        List<HasMetadata> items = Manifests.load(client, run(helm().toString(), "template", "scoped", CHART.toString(), "--namespace", home,
+                "--set", "operator.watchNamespaces={" + watched + "}", "--set", "operator.rpcSecretNames={base-rpc}"));
+        assertThat(kinds(items)).doesNotContain("ClusterRole", "ClusterRoleBinding");
+        Manifests.applyDryRunThenForReal(client, home, items);
+
+        Config asOperator = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));
+        asOperator.setImpersonateUsername("system:serviceaccount:" + home + ":scoped-operator");
+        asOperator.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + home, "system:authenticated");
+        try (KubernetesClient operator = new KubernetesClientBuilder().withConfig(asOperator).build()) {
+            assertThat(operator.secrets().inNamespace(watched).withName("base-rpc").get()).isNotNull();
+            assertThatThrownBy(() -> operator.secrets().inNamespace(watched).withName("unrelated").get()).as("only the named Secret")
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+            assertThatThrownBy(() -> operator.secrets().inNamespace(other).withName("base-rpc").get()).as("not outside the watched namespaces")
+                    .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+            assertThatThrownBy(() -> operator.configMaps().inNamespace(other).list()).isInstanceOf(KubernetesClientException.class);
+            assertThat(operator.configMaps().inNamespace(watched).list().getItems()).isNotNull();
+            assertThat(operator.resources(io.dstack.vpn.api.v1alpha1.VpnNetwork.class).inNamespace(watched).list().getItems()).isEmpty();
         }
     }
 

@@ -28,7 +28,18 @@ public final class OperatorProcess implements AutoCloseable {
         this.log = log;
     }
 
+    /**
+     * Where the operator may send RPC requests in tests and the demo: anvil runs on loopback, which the operator
+     * denies by default (docs/adr/0010-rpc-destinations.md).
+     */
+    public static final String LOOPBACK_RPC_ALLOWED = "127.0.0.1/32";
+
     public static OperatorProcess start(Path kubeconfig, String namespace) throws IOException {
+        return start(kubeconfig, namespace, java.util.Map.of());
+    }
+
+    /** @param env extra environment, over the defaults (for example {@code DSTACK_CHAIN_RPC_ALLOW}) */
+    public static OperatorProcess start(Path kubeconfig, String namespace, java.util.Map<String, String> env) throws IOException {
         Path jar = RealApiServer.repoRoot().resolve("operator/target/quarkus-app/quarkus-run.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: run the package phase first (mvnw verify does)");
@@ -50,6 +61,8 @@ public final class OperatorProcess implements AutoCloseable {
         // Each test's operator watches its own namespace only: tests share one API server, and a network
         // left by another test (its chain long gone) must not show up in this one's logs.
         pb.environment().put("QUARKUS_OPERATOR_SDK_NAMESPACES", namespace);
+        pb.environment().put("DSTACK_CHAIN_RPC_ALLOW", LOOPBACK_RPC_ALLOWED);
+        pb.environment().putAll(env);
         OperatorProcess op = new OperatorProcess(pb.start(), port, log);
         op.awaitReady(Duration.ofSeconds(60));
         return op;

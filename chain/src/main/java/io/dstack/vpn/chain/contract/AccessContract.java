@@ -117,10 +117,19 @@ public final class AccessContract {
         return (BigInteger) values.get(0).getValue();
     }
 
-    /** Decodes one eth_getLogs entry; never throws for bad data, returns {@link AccessEvent.Malformed}. */
+    /**
+     * Decodes one eth_getLogs entry; never throws for bad data, returns {@link AccessEvent.Malformed} (positions
+     * included: an unparsable blockNumber once escaped here and made the follower retry one range forever).
+     * Whether the log belongs to the question asked is {@link LogCheck}'s job.
+     */
     public static AccessEvent decodeLog(JsonNode log) {
-        AccessEvent.LogPosition at = new AccessEvent.LogPosition(hexLong(log.path("blockNumber").asText("0x0")),
-                log.path("blockHash").asText(null), hexLong(log.path("logIndex").asText("0x0")), log.path("transactionHash").asText(null));
+        AccessEvent.LogPosition at;
+        try {
+            at = new AccessEvent.LogPosition(Hex.quantity(log.path("blockNumber").asText("0x0")),
+                    log.path("blockHash").asText(null), Hex.quantity(log.path("logIndex").asText("0x0")), log.path("transactionHash").asText(null));
+        } catch (IllegalArgumentException e) {
+            return new AccessEvent.Malformed(new AccessEvent.LogPosition(-1, null, -1, null), null, e.getMessage());
+        }
         List<String> topics = new ArrayList<>();
         log.path("topics").forEach(t -> topics.add(t.asText()));
         String data = log.path("data").asText("0x");
@@ -187,8 +196,13 @@ public final class AccessContract {
         return "0x" + hex.substring(24);
     }
 
+    /** A hex quantity, leading zeros tolerated; a bad value fails with a short, clean message. */
     public static long hexLong(String hex) {
-        return Long.parseLong(strip(hex), 16);
+        try {
+            return Long.parseLong(strip(hex), 16);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("malformed hex quantity " + Hex.shown(hex));
+        }
     }
 
     public static String strip(String hex) {
@@ -196,7 +210,7 @@ public final class AccessContract {
     }
 
     static String abbreviate(String s) {
-        return s == null ? "null" : s.length() > 20 ? s.substring(0, 20) + "…" : s;
+        return s == null ? "null" : io.dstack.vpn.api.text.SafeText.bounded(s, 40);
     }
 
     private AccessContract() {

@@ -18,11 +18,15 @@ import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.dstack.vpn.api.text.SafeText;
 import io.dstack.vpn.chain.contract.AccessContract;
 import io.dstack.vpn.chain.contract.AccessEvent;
+import io.dstack.vpn.chain.contract.Hex;
+import io.dstack.vpn.chain.contract.LogCheck;
 import io.dstack.vpn.chain.registry.AccessRegistry;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcException;
+import io.dstack.vpn.chain.rpc.WrongChainException;
 
 /**
  * Follows the access contract block by block into an {@link AccessRegistry}.
@@ -41,6 +45,8 @@ public final class ChainFollower {
     private static final Logger LOG = LoggerFactory.getLogger(ChainFollower.class);
     /** How long one poll may keep reading ranges while behind the head. */
     private static final long CATCH_UP_BUDGET_NANOS = 2_000_000_000L;
+    /** Checkpoints are written at most this often while advancing or rewinding (a token change writes at once). */
+    static final java.time.Duration CHECKPOINT_EVERY = java.time.Duration.ofSeconds(10);
 
     private final RpcClient rpc;
     private final FollowerConfig config;
@@ -70,6 +76,7 @@ public final class ChainFollower {
         this.listener = listener;
         this.clock = clock;
         this.reader = new TokenReader(rpc, config.contractAddress(), config.batchSize());
+        rpc.requireChainId(config.expectedChainId()); // every endpoint, before its first use and after its failures
         this.range = config.initialRange();
     }
 
@@ -89,6 +96,9 @@ public final class ChainFollower {
             }
             if (!initialized) {
                 initialize();
+            } else if (error != null) {
+                // Back from a failed poll: the endpoint that answers now may be another one (failover, DNS).
+                verifyChainId();
             }
             // Catching up (first sync, after an outage) reads range after range within one poll, so a long
             // history is not paced by the poll interval; steady state is one step.
@@ -97,18 +107,22 @@ public final class ChainFollower {
                 step();
             } while (checkpoint.number() < head && System.nanoTime() < deadline);
             resyncIfDue();
+            if (unsaved && checkpointDue()) {
+                saveCheckpoint();
+            }
             error = null;
             lastSuccess = clock.instant();
-        } catch (FatalChainError e) {
+        } catch (FatalChainError | WrongChainException e) {
             fatal = true;
-            error = e.getMessage();
-            LOG.error("chain follower stopped: {}", e.getMessage());
+            error = SafeText.message(e.getMessage());
+            LOG.error("chain follower stopped: {}", error);
         } catch (RpcException e) {
-            error = e.getMessage();
-            LOG.warn("chain poll failed: {}", e.getMessage());
+            error = SafeText.message(e.getMessage());
+            LOG.warn("chain poll failed: {}", error);
         } catch (RuntimeException e) {
-            error = e.getClass().getSimpleName() + ": " + e.getMessage();
-            LOG.warn("chain poll failed", e);
+            // Only the cleaned, bounded message: an exception about untrusted data may quote all of it.
+            error = SafeText.message(e.getClass().getSimpleName() + ": " + e.getMessage());
+            LOG.warn("chain poll failed: {}", error);
         }
         listener.health(health());
     }
@@ -118,12 +132,17 @@ public final class ChainFollower {
                 checkpoint == null ? null : checkpoint.hash(), head, lastSuccess, error, fatal, registry.size());
     }
 
-    private void initialize() {
-        long chainId = AccessContract.hexLong(rpc.call("eth_chainId").asText());
+    /** The RPC must serve the network's chain, at the start and again at every resync and after every failed poll. */
+    private void verifyChainId() {
+        long chainId = Hex.quantity(rpc.call("eth_chainId").asText());
         if (chainId != config.expectedChainId()) {
             throw new FatalChainError("the RPC serves chain id " + chainId + ", but the network expects " + config.expectedChainId()
                     + ": refusing to admit anyone from another chain");
         }
+    }
+
+    private void initialize() {
+        verifyChainId();
         if (savedCheckpoint != null) {
             TokenReader.Snapshot s = reader.readAt(savedCheckpoint.tokenIds(), savedCheckpoint.block());
             registry.load(s.states(), savedCheckpoint.block(), savedCheckpoint.history());
@@ -155,7 +174,8 @@ public final class ChainFollower {
                 return;
             }
             List<AccessEvent> events = decode(rpc.call("eth_getLogs", Map.of("blockHash", latest.hash(),
-                    "address", config.contractAddress(), "topics", List.of(AccessContract.FOLLOWED_TOPICS))));
+                    "address", config.contractAddress(), "topics", List.of(AccessContract.FOLLOWED_TOPICS))),
+                    LogCheck.block(config.contractAddress(), latest.number(), latest.hash()));
             advance(events, latest);
             return;
         }
@@ -173,7 +193,7 @@ public final class ChainFollower {
         try {
             events = decode(rpc.call("eth_getLogs", Map.of("fromBlock", "0x" + Long.toHexString(from),
                     "toBlock", "0x" + Long.toHexString(to), "address", config.contractAddress(),
-                    "topics", List.of(AccessContract.FOLLOWED_TOPICS))));
+                    "topics", List.of(AccessContract.FOLLOWED_TOPICS))), LogCheck.range(config.contractAddress(), from, to));
         } catch (RpcException e) {
             // A range limit, or a read too large to answer in time: halve (it doubles again on success).
             if (range > 1 && (e.retryable() || looksLikeRangeLimit(e))) {
@@ -188,8 +208,8 @@ public final class ChainFollower {
         range = Math.min(config.maxRange(), range * 2);
         BlockRef end = to == latest.number() ? latest : block("0x" + Long.toHexString(to));
         // Logs of the last block must come from the block we are about to checkpoint, or a reorg raced us.
-        boolean consistent = events.stream().filter(e -> e.at().block() == end.number())
-                .allMatch(e -> end.hash().equals(e.at().blockHash()));
+        boolean consistent = events.stream().filter(e -> e.at().block() == end.number() && !(e instanceof AccessEvent.Malformed))
+                .allMatch(e -> end.hash().equalsIgnoreCase(e.at().blockHash()));
         if (!consistent) {
             LOG.info("block {} changed while reading logs; reading again", end.number());
             return;
@@ -204,6 +224,12 @@ public final class ChainFollower {
 
     private void advance(List<AccessEvent> events, BlockRef to) {
         int before = registry.size();
+        if (events.stream().anyMatch(e -> e instanceof AccessEvent.Malformed)) {
+            // A log we could not use may have been a revocation: fail closed by re-reading every known token at
+            // the end of this range (in this poll), instead of stalling on the range or trusting what we have.
+            lastResync = Instant.EPOCH;
+            resyncAt = to.number();
+        }
         List<BigInteger> touched = registry.apply(events);
         if (!events.isEmpty()) {
             listener.eventsApplied(events.size());
@@ -233,11 +259,27 @@ public final class ChainFollower {
         trimWindow();
         registry.setHead(head);
         markSyncedIfCaughtUp();
-        if (registry.size() != before || savedCheckpoint == null || !touched.isEmpty()
-                || clock.instant().isAfter(lastCheckpointSave.plusSeconds(10))) {
+        boolean changed = registry.size() != before || savedCheckpoint == null || !touched.isEmpty();
+        // Token changes are saved at once, except right after a reorg: an endpoint that reorgs on every poll makes
+        // tokens flap (re-read, re-applied) and would turn every poll into an API write.
+        boolean storming = lastReorg != null && clock.instant().isBefore(lastReorg.plus(CHECKPOINT_EVERY));
+        if ((changed && !storming) || checkpointDue()) {
             saveCheckpoint();
+        } else if (changed) {
+            unsaved = true;
         }
     }
+
+    /** A change that is not in the saved checkpoint yet; saved once {@link #CHECKPOINT_EVERY} has passed. */
+    private boolean unsaved;
+    private Instant lastReorg;
+
+    private boolean checkpointDue() {
+        return !clock.instant().isBefore(lastCheckpointSave.plus(CHECKPOINT_EVERY));
+    }
+
+    /** The block a forced resync reads at (malformed logs were skipped up to it), or -1 for the checkpoint. */
+    private long resyncAt = -1;
 
     private Instant lastCheckpointSave = Instant.EPOCH;
 
@@ -246,6 +288,7 @@ public final class ChainFollower {
         registry.all().forEach(t -> ids.add(t.tokenId()));
         savedCheckpoint = new Checkpoint(checkpoint.number(), checkpoint.hash(), ids, registry.historyToKeep(checkpoint.number()));
         lastCheckpointSave = clock.instant();
+        unsaved = false;
         listener.checkpoint(savedCheckpoint);
     }
 
@@ -284,10 +327,19 @@ public final class ChainFollower {
         knownHashes.tailMap(ancestor, false).clear();
         BlockRef base = ancestor >= 0 ? block("0x" + Long.toHexString(ancestor)) : new BlockRef(ancestor, null, null);
         checkpoint = base;
-        knownHashes.put(base.number(), base.hash());
+        if (base.hash() != null) {
+            knownHashes.put(base.number(), base.hash()); // not "before block 0": there is no such block to ask for
+        }
         LOG.warn("reorg: block {} is no longer canonical; rewound to {} and re-read {} tokens", from, ancestor, reread);
         listener.reorg(from, ancestor, reread);
-        saveCheckpoint();
+        lastReorg = clock.instant();
+        // Not on every reorg: an endpoint that reorgs on every poll would turn each poll into an API write. A
+        // stale checkpoint is safe: on resume its hash no longer matches and the follower rewinds again.
+        if (checkpointDue()) {
+            saveCheckpoint();
+        } else {
+            unsaved = true;
+        }
     }
 
     private int rereadAt(java.util.Collection<BigInteger> ids, long block) {
@@ -305,13 +357,16 @@ public final class ChainFollower {
             return;
         }
         lastResync = clock.instant();
+        verifyChainId();
         List<BigInteger> ids = new ArrayList<>();
         registry.all().forEach(t -> ids.add(t.tokenId()));
-        TokenReader.Snapshot s = reader.readAt(ids, checkpoint.number());
-        int corrected = registry.reconcile(s.states(), s.missing(), checkpoint.number());
+        long at = resyncAt >= 0 ? Math.min(resyncAt, checkpoint.number()) : checkpoint.number();
+        resyncAt = -1;
+        TokenReader.Snapshot s = reader.readAt(ids, at);
+        int corrected = registry.reconcile(s.states(), s.missing(), at);
         registry.report(s.problems());
         if (corrected > 0) {
-            LOG.warn("resync at block {} corrected {} of {} tokens: events were missed", checkpoint.number(), corrected, ids.size());
+            LOG.warn("resync at block {} corrected {} of {} tokens: events were missed", at, corrected, ids.size());
         }
         listener.resynced(ids.size(), corrected);
     }
@@ -327,16 +382,33 @@ public final class ChainFollower {
         if (b == null || b.isNull()) {
             throw new RpcException("block " + tag + " not found", true, null, null);
         }
-        return new BlockRef(AccessContract.hexLong(b.path("number").asText()), b.path("hash").asText(), b.path("parentHash").asText());
+        String number = b.path("number").asText(null);
+        String hash = b.path("hash").asText(null);
+        String parent = b.path("parentHash").asText(null);
+        if (!Hex.isQuantity(number) || !Hex.isHash(hash) || !Hex.isHash(parent)) {
+            throw new RpcException("malformed block " + tag + ": number " + Hex.shown(number) + ", hash " + Hex.shown(hash)
+                    + ", parentHash " + Hex.shown(parent), true, null, null);
+        }
+        long n = Hex.quantity(number);
+        if (tag.startsWith("0x") && n != Hex.quantity(tag)) {
+            throw new RpcException("asked for block " + tag + ", got block " + n, true, null, null);
+        }
+        return new BlockRef(n, hash.toLowerCase(java.util.Locale.ROOT), parent.toLowerCase(java.util.Locale.ROOT));
     }
 
-    private static List<AccessEvent> decode(JsonNode logs) {
+    /** Checked, decoded logs in chain order; a log that fails {@link LogCheck} becomes Malformed at the range's end. */
+    private static List<AccessEvent> decode(JsonNode logs, LogCheck check) {
+        if (logs == null || !logs.isArray()) {
+            throw new RpcException("eth_getLogs answered with " + (logs == null ? "nothing" : "a " + logs.getNodeType()), true, null, null);
+        }
         List<AccessEvent> events = new ArrayList<>();
         for (JsonNode log : logs) {
             if (log.path("removed").asBoolean(false)) {
                 continue; // handled by the hash check, which also covers RPCs that never send removed logs
             }
-            events.add(AccessContract.decodeLog(log));
+            String problem = check.problem(log);
+            events.add(problem == null ? AccessContract.decodeLog(log)
+                    : new AccessEvent.Malformed(new AccessEvent.LogPosition(check.toBlock(), null, -1, null), null, problem));
         }
         events.sort((a, b) -> a.at().block() != b.at().block() ? Long.compare(a.at().block(), b.at().block())
                 : Long.compare(a.at().logIndex(), b.at().logIndex()));

@@ -19,13 +19,20 @@ public final class RpcClient {
     private final Duration maxBackoff;
     private final RpcListener listener;
     private volatile int preferred;
+    private volatile Long requiredChainId;
 
+    /** @param timeout the deadline of one whole request (headers and body); no size or destination limit beyond the defaults */
     public RpcClient(List<String> urls, Duration timeout, int maxAttempts, Duration baseBackoff, Duration maxBackoff,
+            RpcListener listener) {
+        this(urls, RpcLimits.of(timeout), maxAttempts, baseBackoff, maxBackoff, listener);
+    }
+
+    public RpcClient(List<String> urls, RpcLimits limits, int maxAttempts, Duration baseBackoff, Duration maxBackoff,
             RpcListener listener) {
         if (urls.isEmpty()) {
             throw new IllegalArgumentException("at least one RPC URL is needed");
         }
-        this.endpoints = urls.stream().map(u -> new RpcEndpoint(u, timeout)).toList();
+        this.endpoints = urls.stream().map(u -> new RpcEndpoint(u, limits)).toList();
         this.maxAttempts = Math.max(1, maxAttempts);
         this.baseBackoff = baseBackoff;
         this.maxBackoff = maxBackoff;
@@ -57,6 +64,15 @@ public final class RpcClient {
         return withFailover(calls.get(0).method() + (calls.size() > 1 ? "[batch]" : ""), calls.size(), e -> e.batchResults(calls));
     }
 
+    /**
+     * From now on, every endpoint must answer {@code eth_chainId} with this id before its first use and again
+     * after each of its failures: with several endpoints, a failover must never land on another chain.
+     */
+    public RpcClient requireChainId(long chainId) {
+        this.requiredChainId = chainId;
+        return this;
+    }
+
     /** Endpoints by display name (no secrets), in configured order. */
     public List<String> endpointNames() {
         return endpoints.stream().map(RpcEndpoint::displayName).toList();
@@ -64,26 +80,37 @@ public final class RpcClient {
 
     private <T> T withFailover(String method, int calls, Function<RpcEndpoint, T> action) {
         RpcException last = null;
+        boolean allWrongChain = true;
         for (int attempt = 0; attempt < maxAttempts; attempt++) {
             int index = (preferred + attempt) % endpoints.size();
             RpcEndpoint endpoint = endpoints.get(index);
             long start = System.nanoTime();
             try {
+                Long chainId = requiredChainId;
+                if (chainId != null && endpoint.ensureChainId(chainId)) {
+                    listener.completed(endpoint.displayName(), "eth_chainId", 1, System.nanoTime() - start);
+                    start = System.nanoTime();
+                }
                 T result = action.apply(endpoint);
                 listener.completed(endpoint.displayName(), method, calls, System.nanoTime() - start);
                 preferred = index;
                 return result;
             } catch (RpcException e) {
                 listener.failed(endpoint.displayName(), method, calls, System.nanoTime() - start, e);
+                endpoint.forgetChainId();
                 if (!e.retryable()) {
                     throw e;
                 }
+                allWrongChain &= e instanceof WrongChainException;
                 last = e;
                 // Back off once every endpoint has been tried in this round.
                 if ((attempt + 1) % endpoints.size() == 0 && attempt + 1 < maxAttempts) {
                     sleep(backoff((attempt + 1) / endpoints.size()));
                 }
             }
+        }
+        if (allWrongChain) {
+            throw (WrongChainException) last; // no endpoint serves the chain: for the follower, a fatal error
         }
         throw new RpcException("all RPC endpoints failed after " + maxAttempts + " attempts; last: " + last.getMessage(),
                 true, last.code(), last);

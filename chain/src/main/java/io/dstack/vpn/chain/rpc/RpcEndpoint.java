@@ -11,12 +11,22 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 
-/** One JSON-RPC HTTP endpoint: single calls and batches, with a timeout and error classification. */
+import io.dstack.vpn.api.text.SafeText;
+
+/**
+ * One JSON-RPC HTTP endpoint: single calls and batches, with error classification. The endpoint is untrusted:
+ * each request is checked against the allowed destinations, bounded by a deadline over the whole exchange and
+ * by a body size cap, and text from its answers is cut and cleaned before it reaches a message.
+ */
 public final class RpcEndpoint {
     /** Rate-limit and "try again" codes seen from public Base/Ethereum RPCs (not -32000/3: reverts use them). */
     static final Set<Integer> RETRYABLE_CODES = Set.of(-32005, -32016, -32603, 429);
@@ -24,19 +34,65 @@ public final class RpcEndpoint {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final URI uri;
     private final String displayName;
+    /** Longest piece of an endpoint's own text (its error message) kept in an exception message. */
+    static final int MAX_SERVER_TEXT = 200;
+
     private final HttpClient http;
-    private final Duration timeout;
+    private final RpcLimits limits;
+    /** The chain id this endpoint answered last time it was asked, until it fails (it may come back as another node). */
+    private volatile Long verifiedChainId;
 
     public RpcEndpoint(String url, Duration timeout) {
+        this(url, RpcLimits.of(timeout));
+    }
+
+    public RpcEndpoint(String url, RpcLimits limits) {
         this.uri = URI.create(url);
-        this.displayName = uri.getScheme() + "://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "");
-        this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+        this.displayName = displayName(uri);
+        this.limits = limits;
+        // No redirects (the default, said explicitly): a redirect would bypass the destination check.
+        this.http = HttpClient.newBuilder().connectTimeout(limits.deadline()).followRedirects(HttpClient.Redirect.NEVER)
+                .version(HttpClient.Version.HTTP_1_1).build();
+    }
+
+    /** Scheme, host and port of a URL: never its user info, path or query. */
+    public static String displayName(URI uri) {
+        return SafeText.bounded(uri.getScheme() + "://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : ""), 120);
     }
 
     /** Scheme, host and port only: the path and query of an RPC URL may carry an API key. */
     public String displayName() {
         return displayName;
+    }
+
+    /**
+     * Asks for the chain id unless this endpoint already answered {@code expected} and has not failed since.
+     *
+     * @return whether it asked (for call counting)
+     * @throws WrongChainException if it serves another chain
+     */
+    boolean ensureChainId(long expected) {
+        if (verifiedChainId != null && verifiedChainId == expected) {
+            return false;
+        }
+        String answer = call(RpcCall.of("eth_chainId")).asText();
+        long served;
+        try {
+            served = io.dstack.vpn.chain.contract.Hex.quantity(answer);
+        } catch (IllegalArgumentException e) {
+            throw new RpcException(displayName + ": eth_chainId answered " + e.getMessage(), true, null, null);
+        }
+        if (served != expected) {
+            throw new WrongChainException(displayName + " serves chain id " + served + ", but the network expects " + expected
+                    + ": refusing to read another chain");
+        }
+        verifiedChainId = served;
+        return true;
+    }
+
+    /** After a failure: check the chain id again before the next use. */
+    void forgetChainId() {
+        verifiedChainId = null;
     }
 
     public JsonNode call(RpcCall call) {
@@ -79,7 +135,8 @@ public final class RpcEndpoint {
         for (JsonNode item : response) {
             int id = item.path("id").asInt(-1);
             if (id < 0 || id >= byId.length) {
-                throw new RpcException(displayName + ": batch reply with unknown id " + item.path("id"), true, null, null);
+                throw new RpcException(displayName + ": batch reply with unknown id " + SafeText.bounded(item.path("id").toString(), 40),
+                        true, null, null);
             }
             byId[id] = item;
         }
@@ -110,21 +167,18 @@ public final class RpcEndpoint {
     }
 
     private JsonNode post(JsonNode body) {
+        String denied = limits.destinations().problem(uri);
+        if (denied != null) {
+            // Retryable: with several endpoints, the others may be fine.
+            throw new RpcException(displayName + ": destination not allowed: " + denied
+                    + " (the operator's RPC allow list, docs/adr/0010-rpc-destinations.md)", true, null, null);
+        }
         HttpRequest request = HttpRequest.newBuilder(uri)
-                .timeout(timeout)
+                .timeout(limits.deadline())
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)))
                 .build();
-        HttpResponse<byte[]> response;
-        try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new RpcException(displayName + ": " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : " " + e.getMessage()), true, null, null);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RpcException(displayName + ": interrupted", false, null, e);
-        }
+        HttpResponse<byte[]> response = exchange(request);
         int status = response.statusCode();
         if (status == 429 || status >= 500) {
             throw new RpcException(displayName + ": HTTP " + status, true, status, null);
@@ -139,11 +193,38 @@ public final class RpcEndpoint {
         }
     }
 
+    /** Sends and waits for the whole body, at most until the deadline; a late or oversized body is abandoned. */
+    private HttpResponse<byte[]> exchange(HttpRequest request) {
+        CompletableFuture<HttpResponse<byte[]>> pending = http.sendAsync(request, CappedBody.handler(limits.maxBodyBytes()));
+        try {
+            return pending.get(limits.deadline().toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            pending.cancel(true); // closes the connection: a trickled body stops costing us anything
+            throw new RpcException(displayName + ": no complete reply within " + limits.deadline().toMillis() + " ms", true, null, null);
+        } catch (InterruptedException e) {
+            pending.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new RpcException(displayName + ": interrupted", false, null, e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            while (cause != null && !(cause instanceof CappedBody.TooLarge) && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            if (cause instanceof CappedBody.TooLarge) {
+                // Worded as a limit: the follower then halves its eth_getLogs range.
+                throw new RpcException(displayName + ": " + cause.getMessage(), true, null, null);
+            }
+            Throwable first = e.getCause() == null ? e : e.getCause();
+            throw new RpcException(displayName + ": " + first.getClass().getSimpleName()
+                    + (first.getMessage() == null ? "" : " " + SafeText.bounded(first.getMessage(), MAX_SERVER_TEXT)), true, null, null);
+        }
+    }
+
     private JsonNode result(JsonNode response, String method) {
         JsonNode error = response.get("error");
         if (error != null && !error.isNull()) {
             int code = error.path("code").asInt();
-            String message = error.path("message").asText("");
+            String message = SafeText.bounded(error.path("message").asText(""), MAX_SERVER_TEXT);
             String lower = message.toLowerCase();
             boolean retryable = RETRYABLE_CODES.contains(code) || lower.contains("rate limit") || lower.contains("too many requests")
                     || lower.contains("timeout") || lower.contains("header not found");

@@ -56,4 +56,16 @@ class AccessContractTest {
             assertThat(t.tokenId()).isEqualTo(2);
         });
     }
+
+    @Test
+    void malformedBlockNumberOrLogIndexIsMalformedNotAnException() {
+        // Once parsed outside the guard: the NumberFormatException failed every poll of the same range, forever.
+        ObjectNode bad = log(AccessContract.TOPIC_REVOKED, "0x");
+        bad.put("blockNumber", "0xZZ-not-hex");
+        assertThat(AccessContract.decodeLog(bad)).isInstanceOfSatisfying(AccessEvent.Malformed.class,
+                m -> assertThat(m.reason()).contains("malformed hex quantity"));
+        ObjectNode badIndex = log(AccessContract.TOPIC_REVOKED, "0x");
+        badIndex.put("logIndex", "-1");
+        assertThat(AccessContract.decodeLog(badIndex)).isInstanceOf(AccessEvent.Malformed.class);
+    }
 }

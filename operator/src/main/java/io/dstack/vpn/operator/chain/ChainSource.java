@@ -8,9 +8,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.dstack.vpn.chain.follower.ChainFollower;
@@ -21,9 +18,10 @@ import io.dstack.vpn.chain.follower.FollowerListener;
 import io.dstack.vpn.chain.registry.AccessRegistry;
 import io.dstack.vpn.chain.registry.TokenRecord;
 import io.dstack.vpn.chain.rpc.RpcClient;
+import io.dstack.vpn.chain.rpc.RpcLimits;
 
 /**
- * One network's view of the chain: a follower polling on the shared scheduler into its own registry. It
+ * One network's view of the chain: a follower polling on its own thread into its own registry. It
  * tells the reconcilers only what changes a decision: the node ids whose token changed (or crossed the
  * confirmation threshold), and the network when its health or position should be shown.
  */
@@ -48,7 +46,7 @@ final class ChainSource implements FollowerListener {
     private final ChainMetrics metrics;
     private final AccessRegistry registry = new AccessRegistry();
     private final ChainFollower follower;
-    private final ScheduledFuture<?> task;
+    private final PollThread polls;
     /** Called with the node ids whose decision input changed, or null for "all of them". */
     private final Consumer<Set<String>> nodesChanged;
     private final Runnable networkChanged;
@@ -61,8 +59,7 @@ final class ChainSource implements FollowerListener {
     private FollowerHealth lastAnnounced;
     private long lastAnnouncedAt;
 
-    ChainSource(ChainSourceKey key, int grantConfirmations, Checkpoint resumeFrom, ScheduledExecutorService scheduler,
-            ChainMetrics metrics, Consumer<Set<String>> nodesChanged, Runnable networkChanged, Consumer<Checkpoint> checkpointSink) {
+    ChainSource(ChainSourceKey key, int grantConfirmations, Checkpoint resumeFrom, RpcLimits limits, ChainMetrics metrics, Consumer<Set<String>> nodesChanged, Runnable networkChanged, Consumer<Checkpoint> checkpointSink) {
         this.key = key;
         this.metrics = metrics;
         this.grantConfirmations = grantConfirmations;
@@ -72,9 +69,9 @@ final class ChainSource implements FollowerListener {
         Duration poll = Durations.parse(key.pollInterval(), Duration.ofSeconds(2));
         FollowerConfig config = FollowerConfig.of(key.contract(), key.chainId(), key.fromBlock(), poll,
                 Durations.parse(key.resyncInterval(), Duration.ofMinutes(5)));
-        // Two rounds over the endpoints per call, 3 s each: the poll loop itself is the retry, so an outage
-        // shows in the status within seconds instead of after a long in-call backoff.
-        RpcClient rpc = new RpcClient(key.rpcUrls(), Duration.ofSeconds(3), 2 * key.rpcUrls().size(), Duration.ofMillis(200),
+        // Two rounds over the endpoints per call, 3 s each (the whole request): the poll loop itself is the retry,
+        // so an outage shows in the status within seconds instead of after a long in-call backoff.
+        RpcClient rpc = new RpcClient(key.rpcUrls(), limits, 2 * key.rpcUrls().size(), Duration.ofMillis(200),
                 Duration.ofSeconds(2), metrics.rpcListener(key.namespace(), key.network()));
         this.follower = new ChainFollower(rpc, config, registry, this, Clock.systemUTC());
         if (resumeFrom != null) {
@@ -82,7 +79,7 @@ final class ChainSource implements FollowerListener {
         }
         this.health = follower.health();
         registry.addListener(this::registryChanged);
-        this.task = scheduler.scheduleWithFixedDelay(follower::poll, 0, poll.toMillis(), TimeUnit.MILLISECONDS);
+        this.polls = PollThread.start("chain-follower-" + key.namespace() + "/" + key.network(), follower::poll, poll);
     }
 
     ChainSourceKey key() {
@@ -109,7 +106,7 @@ final class ChainSource implements FollowerListener {
     }
 
     void stop() {
-        task.cancel(true);
+        polls.stop();
     }
 
     /**

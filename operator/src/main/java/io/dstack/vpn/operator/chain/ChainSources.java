@@ -1,16 +1,12 @@
 package io.dstack.vpn.operator.chain;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -29,6 +25,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -46,15 +43,12 @@ public class ChainSources {
     KubernetesClient client;
     @Inject
     ChainMetrics metrics;
+    @Inject
+    RpcSettings rpcSettings;
 
     private final Map<ResourceID, ChainSource> sources = new ConcurrentHashMap<>();
     private final List<Consumer<ResourceID>> networkSubscribers = new CopyOnWriteArrayList<>();
     private final List<BiConsumer<ResourceID, Set<String>>> nodeSubscribers = new CopyOnWriteArrayList<>();
-    private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, r -> {
-        Thread t = new Thread(r, "chain-follower");
-        t.setDaemon(true);
-        return t;
-    });
 
     public void onNetworkChange(Consumer<ResourceID> subscriber) {
         networkSubscribers.add(subscriber);
@@ -99,7 +93,7 @@ public class ChainSources {
         Checkpoint resume = loadCheckpoint(network, key);
         String ns = key.namespace();
         String name = key.network();
-        ChainSource source = new ChainSource(key, k, resume, scheduler, metrics,
+        ChainSource source = new ChainSource(key, k, resume, rpcSettings.limits(), metrics,
                 nodes -> nodeSubscribers.forEach(s -> s.accept(id, nodes)),
                 () -> networkSubscribers.forEach(s -> s.accept(id)),
                 checkpoint -> saveCheckpoint(network, key, checkpoint));
@@ -123,28 +117,36 @@ public class ChainSources {
     @PreDestroy
     void shutdown() {
         sources.values().forEach(ChainSource::stop);
-        scheduler.shutdownNow();
     }
 
     void reportHealth(VpnNetwork network, FollowerHealth h) {
         metrics.position(network.getMetadata().getNamespace(), network.getMetadata().getName(), h);
     }
 
+    /**
+     * The network's RPC URLs, checked without a DNS lookup (the follower checks resolved addresses before each
+     * request). Messages name a URL by its position and source, never by its text: it may hold an API key.
+     */
     private List<String> rpcUrls(VpnNetwork network, ChainAccess chain) {
-        List<String> urls = new ArrayList<>();
-        if (chain.rpcUrls != null) {
-            urls.addAll(chain.rpcUrls);
-        }
+        Secret secret = null;
         if (chain.rpcUrlsSecretRef != null) {
-            Secret secret = client.secrets().inNamespace(network.getMetadata().getNamespace()).withName(chain.rpcUrlsSecretRef.name).get();
-            if (secret == null || secret.getData() == null || secret.getData().get(chain.rpcUrlsSecretRef.key) == null) {
-                throw new IllegalArgumentException("Secret " + chain.rpcUrlsSecretRef.name + " has no key " + chain.rpcUrlsSecretRef.key);
+            try {
+                secret = client.secrets().inNamespace(network.getMetadata().getNamespace()).withName(chain.rpcUrlsSecretRef.name).get();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 403) {
+                    throw e;
+                }
+                throw new IllegalArgumentException("the operator may not read Secret " + chain.rpcUrlsSecretRef.name
+                        + " (its RBAC allows only the Secrets in the chart's operator.rpcSecretNames)");
             }
-            String text = new String(java.util.Base64.getDecoder().decode(secret.getData().get(chain.rpcUrlsSecretRef.key)), StandardCharsets.UTF_8);
-            Arrays.stream(text.split("[\\n,]")).map(String::strip).filter(s -> !s.isEmpty()).forEach(urls::add);
         }
-        if (urls.isEmpty()) {
-            throw new IllegalArgumentException("no RPC URL configured");
+        List<String> urls = new ArrayList<>();
+        for (RpcUrlList.Entry e : RpcUrlList.of(chain, secret)) {
+            String problem = RpcUrls.problem(e.url(), rpcSettings.limits().destinations());
+            if (problem != null) {
+                throw new IllegalArgumentException(e.source() + ": " + problem);
+            }
+            urls.add(e.url());
         }
         return urls;
     }

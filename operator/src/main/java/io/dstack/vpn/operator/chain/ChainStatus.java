@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.dstack.vpn.api.Conditions;
+import io.dstack.vpn.api.text.SafeText;
 import io.dstack.vpn.api.v1alpha1.ChainOutagePolicy;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnNetworkStatus;
@@ -85,7 +86,8 @@ public final class ChainStatus {
                     .map(e -> e.getKey() + " " + e.getValue()).toList());
         }
         if (!malformed.isEmpty()) {
-            parts.add(malformed.size() + " undecodable log(s), latest: " + malformed.get(malformed.size() - 1));
+            parts.add(malformed.size() + " unusable log(s) or token read(s) (skipped; every token re-read), latest: "
+                    + SafeText.bounded(malformed.get(malformed.size() - 1), 300));
         }
         conditions.set(Conditions.CHAIN_DATA_VALID, false, "InvalidChainData", String.join("; ", parts));
     }

@@ -10,6 +10,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import io.dstack.vpn.api.text.SafeText;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
@@ -55,6 +56,6 @@ public class EventRecorder {
     }
 
     private static String truncate(String m) {
-        return m.length() > 1000 ? m.substring(0, 1000) + "…" : m;
+        return SafeText.bounded(m, 1000);
     }
 }

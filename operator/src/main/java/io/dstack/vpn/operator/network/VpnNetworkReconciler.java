@@ -170,6 +170,7 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
             }
             VpnNetworkStatus.ChainPosition position = ChainStatus.position(chainSources, network);
             ChainStatus.conditions(chainSources, network, conditions);
+            announceChainTrouble(network, old, conditions);
             if (!membership.ready(network)) {
                 // Keep the last rendered peer set and addresses: a restart or a slow first sync must not flap.
                 conditions.set(Conditions.READY, false, "ChainNotSynced", "waiting for the chain follower's first sync; the last rendered peer set stays in force");
@@ -276,6 +277,20 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
             metrics.peers(ns, name, phase.name(), decisions.values().stream().filter(d -> d.phase() == phase).count());
         }
         return patchIfChanged(network, status);
+    }
+
+    /**
+     * A Warning Event when the chain source turns bad: unusable chain data (a condition alone is easy to miss),
+     * or a fatal error. Once per transition, not per reconcile: a hostile endpoint must not become an Event storm.
+     */
+    private void announceChainTrouble(VpnNetwork network, VpnNetworkStatus old, ConditionSet conditions) {
+        conditions.get(Conditions.CHAIN_DATA_VALID).filter(c -> "False".equals(c.getStatus()))
+                .filter(c -> old == null || !wasFalse(old, Conditions.CHAIN_DATA_VALID))
+                .ifPresent(c -> events.warning(network, c.getReason(), c.getMessage()));
+        conditions.get(Conditions.CHAIN_SYNCED).filter(c -> "ChainSourceFailed".equals(c.getReason()))
+                .filter(c -> old == null || old.conditions == null || old.conditions.stream()
+                        .noneMatch(o -> Conditions.CHAIN_SYNCED.equals(o.getType()) && "ChainSourceFailed".equals(o.getReason())))
+                .ifPresent(c -> events.warning(network, c.getReason(), c.getMessage()));
     }
 
     private static boolean wasFalse(VpnNetworkStatus old, String type) {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
+import io.dstack.vpn.api.text.SafeText;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 
@@ -31,7 +32,12 @@ public final class ConditionSet {
         return set(type, status ? "True" : "False", reason, message);
     }
 
+    /** Long enough for a list of a few peers; condition messages are read by people, not parsed. */
+    static final int MAX_MESSAGE = 1024;
+
+    /** The message is cleaned and bounded here, whatever it quotes (RPC errors, chain data, peer names). */
     public ConditionSet set(String type, String status, String reason, String message) {
+        message = SafeText.bounded(message, MAX_MESSAGE);
         Condition old = previous.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
         String transition = old != null && Objects.equals(old.getStatus(), status) && old.getLastTransitionTime() != null
                 ? old.getLastTransitionTime()
@@ -40,6 +46,11 @@ public final class ConditionSet {
         next.add(new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
                 .withObservedGeneration(observedGeneration).withLastTransitionTime(transition).build());
         return this;
+    }
+
+    /** The condition set in this pass, if any. */
+    public java.util.Optional<Condition> get(String type) {
+        return next.stream().filter(c -> type.equals(c.getType())).findFirst();
     }
 
     public boolean isTrue(String type) {
