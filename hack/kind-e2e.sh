@@ -68,6 +68,7 @@ declare -a NODES=() WATCH_PIDS=() WATCH_NODES=()
 declare -A NODE_IP=() TOKENS=() ADDR=() KEY=() PROBE=()
 REVOCATION_RESULT=""
 UPGRADE_RESULT=""
+GATEWAY=""
 
 cleanup() {
   local rc=$?
@@ -75,7 +76,7 @@ cleanup() {
   [[ -n "${CLOCK_PID}" ]] && kill "${CLOCK_PID}" 2>/dev/null
   ((${#WATCH_PIDS[@]})) && watch_stop
   if [[ "${KEEP:-0}" == 1 ]]; then
-    declare -p RPC_URL CONTRACT NODES NODE_IP TOKENS ADDR KEY ANVIL_PID TCP_NODE >"${STATE}" 2>/dev/null
+    declare -p GATEWAY RPC_URL CONTRACT NODES NODE_IP TOKENS ADDR KEY ANVIL_PID TCP_NODE >"${STATE}" 2>/dev/null
     log "KEEP=1: cluster ${CLUSTER} and anvil (pid ${ANVIL_PID}) kept; go on with REUSE=1 PHASES=\"...\" $0"
     log "remove them with: kill ${ANVIL_PID}; CLUSTER=${CLUSTER} hack/kind-cluster.sh delete"
   else

@@ -136,7 +136,8 @@ phase_gitops() {
   kubectl delete crd vpnnetworks.vpn.dstack.io vpnpeers.vpn.dstack.io --wait=true --timeout=120s
   mkdir -p "${overlay}"
   rel="$(realpath --relative-to="${overlay}" config/overlays/anvil-local)"
-  # Only what differs on this machine: this run's image tag, the anvil address and the contract.
+  # Only what may differ on this machine: this run's image tag, the anvil address (and its allow-list entry) and
+  # the contract.
   cat >"${overlay}/kustomization.yaml" <<EOF
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -150,6 +151,16 @@ patches:
     patch: |-
       - {op: replace, path: /spec/access/chain/rpcUrls, value: ["${RPC_URL}"]}
       - {op: replace, path: /spec/access/chain/contractAddress, value: "${CONTRACT}"}
+  - patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: dstack-vpn-operator, namespace: ${NS}}
+      spec:
+        template:
+          spec:
+            containers:
+              - name: operator
+                env: [{name: DSTACK_CHAIN_RPC_ALLOW, value: "${GATEWAY}/32"}]
 EOF
   kubectl apply --server-side -k "${overlay}"
   kubectl rollout status -n "${NS}" deployment/dstack-vpn-operator --timeout=180s

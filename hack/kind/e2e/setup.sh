@@ -51,12 +51,12 @@ udp_dropped() { # udp_dropped NODE: packets the block has dropped so far
 }
 
 phase_chain() {
-  local gateway bytecode tx
-  gateway="$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -E '^[0-9.]+$' | head -n 1)"
-  [[ -n "${gateway}" ]] || die "no IPv4 gateway on the docker network 'kind'"
-  RPC_URL="http://${gateway}:${ANVIL_PORT}"
+  local bytecode tx
+  GATEWAY="$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -E '^[0-9.]+$' | head -n 1)"
+  [[ -n "${GATEWAY}" ]] || die "no IPv4 gateway on the docker network 'kind'"
+  RPC_URL="http://${GATEWAY}:${ANVIL_PORT}"
   log "starting anvil on ${RPC_URL} (chain id ${CHAIN_ID}, a block per second)"
-  "${ANVIL}" --host "${gateway}" --port "${ANVIL_PORT}" --chain-id "${CHAIN_ID}" --block-time 1 >"${WORK}/anvil.log" 2>&1 &
+  "${ANVIL}" --host "${GATEWAY}" --port "${ANVIL_PORT}" --chain-id "${CHAIN_ID}" --block-time 1 >"${WORK}/anvil.log" 2>&1 &
   ANVIL_PID=$!
   wait_for 30 "anvil" rpc eth_chainId '[]'
 
@@ -97,7 +97,8 @@ phase_install() {
   kubectl label node "${TCP_NODE}" "${TRANSPORT_LABEL}=TCP" --overwrite
   "${HELM}" upgrade --install "${RELEASE}" helm/dstack-vpn --namespace "${NS}" --create-namespace \
     --set "imageTag=${TAG}" --set "agent.network=${NETWORK}" --set "agent.transportLabel=${TRANSPORT_LABEL}" \
-    --set proxy.enabled=true --set "proxy.forward=${NODE_IP[${NODES[1]}]}:51820"
+    --set proxy.enabled=true --set "proxy.forward=${NODE_IP[${NODES[1]}]}:51820" \
+    --set "operator.rpcAllowList={${GATEWAY}/32}" # anvil's private address: refused unless allowed (ADR 0010)
   apply_network
   kubectl rollout status -n "${NS}" "deployment/${RELEASE}-operator" --timeout=180s
   kubectl rollout status -n "${NS}" "daemonset/${RELEASE}-agent" --timeout=180s
