@@ -95,7 +95,8 @@ public final class Udp2Tcp implements AutoCloseable {
         Socket opened = s;
         Thread.ofVirtual().name("udp2tcp-reply-" + udp.getLocalPort()).start(() -> {
             try {
-                Pumps.tcpToUdp(opened, udp, () -> client, metrics);
+                FrameDeadline deadline = tcpOptions.deadline(opened, false);
+                Pumps.tcpToUdp(new FrameReader(opened.getInputStream(), deadline), deadline, () -> udp, () -> client, metrics);
                 drop(opened, null);
             } catch (IOException e) {
                 drop(opened, "tcp_read");
