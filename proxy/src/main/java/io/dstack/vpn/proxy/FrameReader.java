@@ -22,8 +22,34 @@ final class FrameReader {
         BeforeRead NONE = insideFrame -> { };
     }
 
+    /** Who pays for a grown buffer; false = no room, and the read fails with {@link NoMemory}. */
+    interface Memory {
+        boolean grow(int bytes);
+
+        void shrink(int bytes);
+
+        Memory UNLIMITED = new Memory() {
+            @Override
+            public boolean grow(int bytes) {
+                return true;
+            }
+
+            @Override
+            public void shrink(int bytes) {
+            }
+        };
+    }
+
+    /** A frame needed a bigger buffer than the memory budget allows now. */
+    static final class NoMemory extends IOException {
+        NoMemory(int bytes) {
+            super("no memory for a " + bytes + "-byte read buffer");
+        }
+    }
+
     private final InputStream in;
     private final BeforeRead beforeRead;
+    private final Memory memory;
     private byte[] buf = new byte[INITIAL];
     private int start; // unread bytes are buf[start, end)
     private int end;
@@ -32,8 +58,13 @@ final class FrameReader {
     private boolean lastReadFull;
 
     FrameReader(InputStream in, BeforeRead beforeRead) {
+        this(in, beforeRead, Memory.UNLIMITED);
+    }
+
+    FrameReader(InputStream in, BeforeRead beforeRead, Memory memory) {
         this.in = in;
         this.beforeRead = beforeRead;
+        this.memory = memory;
     }
 
     /**
@@ -43,6 +74,7 @@ final class FrameReader {
      */
     int next() throws IOException {
         if (start == end && buf.length > INITIAL && !lastReadFull) {
+            memory.shrink(buf.length - INITIAL);
             buf = new byte[INITIAL]; // idle again: give the grown buffer back
             start = end = 0;
         }
@@ -93,10 +125,18 @@ final class FrameReader {
     }
 
     /** Compacts the unread bytes to the front; doubles the buffer when they (or a full last read) call for it. */
-    private void makeRoom() {
+    private void makeRoom() throws NoMemory {
         int unread = end - start;
         boolean grow = (unread > buf.length / 2 || lastReadFull) && buf.length < MAX;
-        byte[] target = grow ? new byte[Math.min(buf.length * 2, MAX)] : buf;
+        int size = grow ? Math.min(buf.length * 2, MAX) : buf.length;
+        if (grow && !memory.grow(size - buf.length)) {
+            if (unread < buf.length) {
+                size = buf.length; // no room to grow, but room to compact: read on
+            } else {
+                throw new NoMemory(size);
+            }
+        }
+        byte[] target = size > buf.length ? new byte[size] : buf;
         System.arraycopy(buf, start, target, 0, unread);
         buf = target;
         start = 0;

@@ -9,8 +9,8 @@ import java.net.Socket;
 /**
  * One accepted TCP connection of tcp2udp. Until its first frame is complete it holds only its socket, a small
  * read buffer and one virtual thread; its UDP socket and the reply direction (with a buffer for the largest
- * datagram) come with that first frame, so connections that never send one cost little and give way at the
- * connection limit ({@link ConnectionLimit}).
+ * datagram) come with that first frame, so connections that never send one cost little and give way when
+ * memory runs short ({@link ConnectionLimit}).
  */
 final class ServerConnection {
     private final Socket socket;
@@ -39,8 +39,20 @@ final class ServerConnection {
         try {
             tcpOptions.applyTo(socket);
             FrameDeadline deadline = tcpOptions.deadline(socket, true);
-            FrameReader frames = new FrameReader(socket.getInputStream(), deadline);
+            FrameReader frames = new FrameReader(socket.getInputStream(), deadline, new FrameReader.Memory() {
+                @Override
+                public boolean grow(int bytes) {
+                    return limit.charge(slot, bytes);
+                }
+
+                @Override
+                public void shrink(int bytes) {
+                    limit.refund(slot, bytes);
+                }
+            });
             Pumps.tcpToUdp(frames, deadline, this::udpSocket, () -> forward, metrics);
+        } catch (FrameReader.NoMemory e) {
+            metrics.evicted(); // a frame bigger than what the budget has room for now
         } catch (IOException e) {
             if (!socket.isClosed()) {
                 metrics.error("tcp_read"); // a reset connection, or a stream cut inside a frame
@@ -64,6 +76,9 @@ final class ServerConnection {
             return udp;
         }
         limit.proven(slot);
+        if (!limit.charge(slot, ConnectionLimit.REPLY_COST)) {
+            throw new FrameReader.NoMemory(ConnectionLimit.REPLY_COST_INT);
+        }
         // Not connected (zero-length datagrams would vanish); replies from anyone but the forward address
         // are dropped in the pump instead.
         udp = new DatagramSocket(new InetSocketAddress(udpBind, 0));

@@ -31,7 +31,7 @@ public final class Tcp2Udp implements AutoCloseable {
 
     /**
      * @param udpBind the local address of the per-connection UDP sockets; null = the wildcard address
-     * @param maxConnections connections held at once (0 = as many as the heap carries, and never more than that)
+     * @param maxConnections connections held at once (0 = as many as half the heap carries, and never more)
      */
     public Tcp2Udp(List<InetSocketAddress> listen, InetSocketAddress forward, InetAddress udpBind, TcpOptions tcpOptions,
             int maxConnections, ProxyMetrics metrics) throws IOException {
@@ -41,13 +41,14 @@ public final class Tcp2Udp implements AutoCloseable {
         this.forward = forward;
         this.udpBind = udpBind;
         this.tcpOptions = tcpOptions;
-        this.limit = new ConnectionLimit(ConnectionLimit.effective(maxConnections, Runtime.getRuntime().maxMemory()));
-        if (maxConnections > limit.max()) {
+        long maxMemory = Runtime.getRuntime().maxMemory();
+        this.limit = new ConnectionLimit(ConnectionLimit.budgetOf(maxMemory), maxConnections);
+        if (maxConnections > limit.maxConnections()) {
             LOG.log(System.Logger.Level.WARNING, "--max-connections {0} is more than a heap of {1} MiB carries: using {2}",
-                    maxConnections, Runtime.getRuntime().maxMemory() >> 20, limit.max());
+                    maxConnections, maxMemory >> 20, limit.maxConnections());
         }
         this.metrics = metrics;
-        metrics.connectionLimit(limit.max());
+        metrics.connectionLimit(limit.maxConnections());
         try {
             for (InetSocketAddress address : listen) {
                 ServerSocket server = new ServerSocket();
@@ -70,7 +71,7 @@ public final class Tcp2Udp implements AutoCloseable {
 
     /** The connections held at once, at most. */
     public int connectionLimit() {
-        return limit.max();
+        return limit.maxConnections();
     }
 
     private void acceptLoop(ServerSocket server) {
