@@ -4,14 +4,12 @@
 # tests and the proxy benchmark. Idempotent and cached: cargo rebuilds nothing when the source and lock file
 # are unchanged. Prints the directory holding the two binaries as its last line.
 #
-# MULLVAD_UDP_OVER_TCP_SRC overrides the source folder. Without cargo or the source, it fails (the interop
-# ITs then fail under CI=true; outside CI they skip with the reason).
+# MULLVAD_UDP_OVER_TCP_SRC overrides the source folder. Without cargo or the source it fails, and so do the
+# interop tests (they never skip). Measured on 2 cores: 65 s cold (crates downloaded and compiled), 0.1 s warm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib.sh
 SRC="${MULLVAD_UDP_OVER_TCP_SRC:-$(cd .. && pwd)/shared/vendor/mullvad-udp-over-tcp}"
-# A worktree lives beside the main checkout's parent too: fall back to /work/shared when ../shared is absent.
-[[ -f "$SRC/Cargo.toml" ]] || SRC="/work/shared/vendor/mullvad-udp-over-tcp"
 [[ -f "$SRC/Cargo.toml" ]] || die "Mullvad udp-over-tcp source not found (set MULLVAD_UDP_OVER_TCP_SRC)"
 TARGET="$(dstack_cache_dir)/mullvad-udp-over-tcp"
 BIN="$TARGET/release"
