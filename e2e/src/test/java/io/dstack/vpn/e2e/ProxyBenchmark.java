@@ -45,7 +45,9 @@ class ProxyBenchmark {
     static final int ROUND_TRIPS = Integer.getInteger("bench.roundTrips", 2000);
     static final long FLOOD_MILLIS = Long.getLong("bench.floodMillis", 3000);
     static final int WINDOW = Integer.getInteger("bench.window", 16);
-    static final List<String> OUR_JVM = jvm();
+    static final List<String> OUR_JVM = jvm(System.getProperty("bench.ourJvmFlags", ""));
+    /** Optional: a fifth contender, ours with other JVM flags (bench.altJvmFlags), to compare settings in one run. */
+    static final String ALT_FLAGS = System.getProperty("bench.altJvmFlags", "");
 
     record Sample(double p50Micros, double p99Micros, double mbitPerSecond, double cpuSecondsPerGb, long rssKiB, double lossPercent) {
     }
@@ -57,11 +59,15 @@ class ProxyBenchmark {
         out.println("our JVM: " + String.join(" ", OUR_JVM.subList(1, OUR_JVM.size() - 2)));
         try (Echo echo = new Echo()) {
             for (int connections : new int[] {1, 16}) {
-                List<Contender> contenders = List.of(
-                        new Contender("ours → ours", false, false, connections, echo.port(), mullvad),
-                        new Contender("Mullvad → Mullvad", true, true, connections, echo.port(), mullvad),
-                        new Contender("Mullvad udp2tcp → our tcp2udp", true, false, connections, echo.port(), mullvad),
-                        new Contender("our udp2tcp → Mullvad tcp2udp", false, true, connections, echo.port(), mullvad));
+                List<Contender> contenders = new ArrayList<>(List.of(
+                        new Contender("ours → ours", false, false, connections, echo.port(), mullvad, OUR_JVM),
+                        new Contender("Mullvad → Mullvad", true, true, connections, echo.port(), mullvad, OUR_JVM),
+                        new Contender("Mullvad udp2tcp → our tcp2udp", true, false, connections, echo.port(), mullvad, OUR_JVM),
+                        new Contender("our udp2tcp → Mullvad tcp2udp", false, true, connections, echo.port(), mullvad, OUR_JVM)));
+                if (!ALT_FLAGS.isBlank()) {
+                    contenders.add(new Contender("ours → ours, " + ALT_FLAGS, false, false, connections, echo.port(), mullvad,
+                            jvm(ALT_FLAGS)));
+                }
                 Map<String, List<Sample>> samples = new LinkedHashMap<>();
                 try {
                     for (Contender c : contenders) {
@@ -128,11 +134,14 @@ class ProxyBenchmark {
         final int connections;
         final int echoPort;
         final MullvadUdpOverTcp mullvad;
+        final List<String> jvm;
         final List<Process> processes = new ArrayList<>();
         final List<InetSocketAddress> entries = new ArrayList<>();
         final List<DatagramSocket> apps = new ArrayList<>();
 
-        Contender(String name, boolean mullvadClient, boolean mullvadServer, int connections, int echoPort, MullvadUdpOverTcp mullvad) {
+        Contender(String name, boolean mullvadClient, boolean mullvadServer, int connections, int echoPort, MullvadUdpOverTcp mullvad,
+                List<String> jvm) {
+            this.jvm = jvm;
             this.name = name;
             this.mullvadClient = mullvadClient;
             this.mullvadServer = mullvadServer;
@@ -146,7 +155,7 @@ class ProxyBenchmark {
             String listen = "127.0.0.1:" + tcp;
             String echo = "127.0.0.1:" + echoPort;
             processes.add(launch(mullvadServer ? mullvad.tcp2udp(listen, echo, "--nodelay", "--udp-bind", "127.0.0.1")
-                    : ours("tcp2udp", "--tcp-listen", listen, "--udp-forward", echo, "--udp-bind", "127.0.0.1")));
+                    : ours(jvm, "tcp2udp", "--tcp-listen", listen, "--udp-forward", echo, "--udp-bind", "127.0.0.1")));
             awaitTcp(tcp);
             if (mullvadClient) {
                 for (int c = 0; c < connections; c++) {
@@ -157,7 +166,7 @@ class ProxyBenchmark {
                 Thread.sleep(300); // bound before the first datagram
             } else {
                 // Our client side as on a node: one process, a tunnel per connection, opened on its stdin.
-                Process node = launch(ours("node", "--tcp-listen", "127.0.0.1:" + freePort(), "--udp-forward", "127.0.0.1:9"));
+                Process node = launch(ours(jvm, "node", "--tcp-listen", "127.0.0.1:" + freePort(), "--udp-forward", "127.0.0.1:9"));
                 processes.add(node);
                 BufferedReader replies = new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8));
                 for (int c = 0; c < connections; c++) {
@@ -376,10 +385,9 @@ class ProxyBenchmark {
         }
     }
 
-    /** The node proxy's JVM flags, unless bench.ourJvmFlags replaces them (e.g. to try other GC or JIT settings). */
-    static List<String> jvm() {
+    /** The node proxy's JVM flags, unless {@code flags} replace them (e.g. to try other GC or JIT settings). */
+    static List<String> jvm(String flags) {
         List<String> node = NodeProxyProcess.javaCommand();
-        String flags = System.getProperty("bench.ourJvmFlags", "");
         if (flags.isBlank()) {
             return node;
         }
@@ -389,8 +397,8 @@ class ProxyBenchmark {
         return cmd;
     }
 
-    static List<String> ours(String... args) {
-        List<String> cmd = new ArrayList<>(OUR_JVM);
+    static List<String> ours(List<String> jvm, String... args) {
+        List<String> cmd = new ArrayList<>(jvm);
         cmd.add(ProxyMain.class.getName());
         cmd.addAll(List.of(args));
         return cmd;

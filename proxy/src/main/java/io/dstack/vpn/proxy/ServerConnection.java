@@ -83,7 +83,7 @@ final class ServerConnection {
         // are dropped in the pump instead.
         udp = new DatagramSocket(new InetSocketAddress(udpBind, 0));
         DatagramSocket from = udp;
-        replies = Thread.ofVirtual().name("tcp2udp-reply-" + socket.getRemoteSocketAddress()).start(() -> {
+        replies = (Boolean.getBoolean("proxy.platform") ? Thread.ofPlatform().daemon() : Thread.ofVirtual()).name("tcp2udp-reply-" + socket.getRemoteSocketAddress()).start(() -> {
             try {
                 Pumps.udpToTcp(from, Pumps.FrameSink.to(socket.getOutputStream()), forward::equals, metrics);
             } catch (IOException e) {
