@@ -8,9 +8,9 @@ import java.net.Socket;
 
 /**
  * One accepted TCP connection of tcp2udp. Until its first frame is complete it holds only its socket, a small
- * read buffer and one virtual thread; its UDP socket and the reply direction (with a buffer for the largest
- * datagram) come with that first frame, so connections that never send one cost little and give way when
- * memory runs short ({@link ConnectionLimit}).
+ * read buffer and one virtual thread; its UDP socket, the reply direction (with a buffer for the largest
+ * datagram) and the platform threads of its pumps ({@link Pumps#pumpThread}) come with that first frame, so
+ * connections that never send one cost little and give way when memory runs short ({@link ConnectionLimit}).
  */
 final class ServerConnection {
     private final Socket socket;
@@ -50,7 +50,22 @@ final class ServerConnection {
                     limit.refund(slot, bytes);
                 }
             });
-            Pumps.tcpToUdp(frames, deadline, this::udpSocket, () -> forward, metrics);
+            // The first frame on this (virtual) thread; once proven, the tunnel's pump on a platform thread.
+            if (Pumps.tcpToUdp(frames, deadline, this::udpSocket, () -> forward, metrics, 1)) {
+                IOException[] failure = new IOException[1];
+                Pumps.pumpThread("tcp2udp-" + socket.getRemoteSocketAddress(), () -> {
+                    try {
+                        Pumps.tcpToUdp(frames, deadline, this::udpSocket, () -> forward, metrics);
+                    } catch (IOException e) {
+                        failure[0] = e;
+                    }
+                }).join();
+                if (failure[0] != null) {
+                    throw failure[0];
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (FrameReader.NoMemory e) {
             metrics.evicted(); // a frame bigger than what the budget has room for now
         } catch (IOException e) {
@@ -83,7 +98,7 @@ final class ServerConnection {
         // are dropped in the pump instead.
         udp = new DatagramSocket(new InetSocketAddress(udpBind, 0));
         DatagramSocket from = udp;
-        replies = (Boolean.getBoolean("proxy.platform") ? Thread.ofPlatform().daemon() : Thread.ofVirtual()).name("tcp2udp-reply-" + socket.getRemoteSocketAddress()).start(() -> {
+        replies = Pumps.pumpThread("tcp2udp-reply-" + socket.getRemoteSocketAddress(), () -> {
             try {
                 Pumps.udpToTcp(from, Pumps.FrameSink.to(socket.getOutputStream()), forward::equals, metrics);
             } catch (IOException e) {

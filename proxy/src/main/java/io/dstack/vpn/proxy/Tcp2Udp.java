@@ -104,7 +104,7 @@ public final class Tcp2Udp implements AutoCloseable {
         connections.add(connection);
         metrics.opened();
         try {
-            (Boolean.getBoolean("proxy.platform") ? Thread.ofPlatform().daemon() : Thread.ofVirtual()).name("tcp2udp-" + socket.getRemoteSocketAddress()).start(() -> {
+            Thread.ofVirtual().name("tcp2udp-" + socket.getRemoteSocketAddress()).start(() -> {
                 try {
                     connection.serve();
                 } finally {
