@@ -54,6 +54,7 @@ final class FrameReader {
     private int start; // unread bytes are buf[start, end)
     private int end;
     private int payload; // offset of the last frame's payload
+    private int frameStart; // offset of the last frame's header
     /** The last read filled all the room it was given: more was waiting, so growing pays off. */
     private boolean lastReadFull;
 
@@ -85,9 +86,15 @@ final class FrameReader {
         if (!fill(Framing.HEADER + length)) {
             throw new EOFException("stream ended inside a frame: " + (end - start - Framing.HEADER) + " of " + length + " bytes");
         }
+        frameStart = start;
         payload = start + Framing.HEADER;
         start = payload + length;
         return length;
+    }
+
+    /** Puts the last frame back: the next {@link #next()} returns it again. */
+    void unread() {
+        start = frameStart;
     }
 
     byte[] buffer() {

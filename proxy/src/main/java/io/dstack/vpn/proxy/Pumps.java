@@ -29,26 +29,17 @@ final class Pumps {
      */
     static void tcpToUdp(FrameReader frames, FrameDeadline deadline, UdpSocketSource udp, Supplier<SocketAddress> target,
             ProxyMetrics metrics) throws IOException {
-        tcpToUdp(frames, deadline, udp, target, metrics, Long.MAX_VALUE);
-    }
-
-    /** As above, but returns after {@code maxFrames} frames: true = the stream goes on. */
-    static boolean tcpToUdp(FrameReader frames, FrameDeadline deadline, UdpSocketSource udp, Supplier<SocketAddress> target,
-            ProxyMetrics metrics, long maxFrames) throws IOException {
         DatagramPacket packet = new DatagramPacket(new byte[0], 0);
-        for (long n = 0; ; n++) {
-            if (n == maxFrames) {
-                return true;
-            }
+        while (true) {
             int length;
             try {
                 length = frames.next();
             } catch (SocketTimeoutException e) {
                 metrics.timedOut(deadline.armed());
-                return false;
+                return;
             }
             if (length < 0) {
-                return false;
+                return;
             }
             deadline.frameRead();
             SocketAddress to = target.get();
@@ -64,7 +55,7 @@ final class Pumps {
                 metrics.tcpToUdp(length);
             } catch (IOException e) {
                 if (socket.isClosed()) {
-                    return false;
+                    return;
                 }
                 metrics.error("udp_send");
             }

@@ -5,6 +5,7 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 
 /**
  * One accepted TCP connection of tcp2udp. Until its first frame is complete it holds only its socket, a small
@@ -50,19 +51,29 @@ final class ServerConnection {
                     limit.refund(slot, bytes);
                 }
             });
-            // The first frame on this (virtual) thread; once proven, the tunnel's pump on a platform thread.
-            if (Pumps.tcpToUdp(frames, deadline, this::udpSocket, () -> forward, metrics, 1)) {
-                IOException[] failure = new IOException[1];
-                Pumps.pumpThread("tcp2udp-" + socket.getRemoteSocketAddress(), () -> {
-                    try {
-                        Pumps.tcpToUdp(frames, deadline, this::udpSocket, () -> forward, metrics);
-                    } catch (IOException e) {
-                        failure[0] = e;
-                    }
-                }).join();
-                if (failure[0] != null) {
-                    throw failure[0];
+            // The first frame is awaited on this (virtual) thread; the tunnel's pump, from that frame on, runs on a
+            // platform thread. The frame is only read here, not sent: a socket a virtual thread has used stays
+            // non-blocking for good (then every wait costs a poll), and the UDP socket should not start that way.
+            try {
+                if (frames.next() < 0) {
+                    return;
                 }
+            } catch (SocketTimeoutException e) {
+                metrics.timedOut(deadline.armed());
+                return;
+            }
+            deadline.frameRead();
+            frames.unread();
+            IOException[] failure = new IOException[1];
+            Pumps.pumpThread("tcp2udp-" + socket.getRemoteSocketAddress(), () -> {
+                try {
+                    Pumps.tcpToUdp(frames, deadline, this::udpSocket, () -> forward, metrics);
+                } catch (IOException e) {
+                    failure[0] = e;
+                }
+            }).join();
+            if (failure[0] != null) {
+                throw failure[0];
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

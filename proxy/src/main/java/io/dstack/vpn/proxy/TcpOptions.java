@@ -30,8 +30,12 @@ public record TcpOptions(boolean nodelay, int recvBuffer, int sendBuffer, int re
         }
     }
 
-    /** The read deadlines of {@code socket}; {@code accepted} = the peer owes us a first frame. */
+    /**
+     * The read deadlines of {@code socket}. {@code accepted}: the peer is anyone, owes us a first frame, and each
+     * frame within the frame timeout. Otherwise (udp2tcp, the server we chose) only the idle timeout: a timed read
+     * turns a JDK socket non-blocking for good, and every later wait then costs an extra poll.
+     */
     FrameDeadline deadline(Socket socket, boolean accepted) {
-        return new FrameDeadline(socket, frameTimeoutSeconds, recvTimeoutSeconds, accepted);
+        return new FrameDeadline(socket, accepted ? frameTimeoutSeconds : 0, recvTimeoutSeconds, accepted);
     }
 }

@@ -101,4 +101,15 @@ class FrameReaderTest {
         }
         assertThat(reader.next()).isEqualTo(-1);
     }
+
+    @Test
+    void anUnreadFrameComesAgain() throws IOException {
+        FrameReader reader = new FrameReader(chunked(frames(5, 7), 3), FrameReader.BeforeRead.NONE);
+        assertThat(reader.next()).isEqualTo(5);
+        reader.unread();
+        assertThat(reader.next()).isEqualTo(5);
+        assertThat(reader.buffer()[reader.offset()]).isEqualTo((byte) 0);
+        assertThat(reader.next()).isEqualTo(7);
+        assertThat(reader.next()).isEqualTo(-1);
+    }
 }
