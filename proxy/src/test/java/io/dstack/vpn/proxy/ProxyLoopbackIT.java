@@ -29,8 +29,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Our tcp2udp and udp2tcp on loopback with real sockets: a UDP echo server stands in for WireGuard. (The
- * interoperability tests against Mullvad's own binaries are blocked: see docs/adr/0008-proxy.md.)
+ * Our tcp2udp and udp2tcp on loopback with real sockets: a UDP echo server stands in for WireGuard. (Interop
+ * with Mullvad's own binaries: e2e's MullvadInteropIT and MullvadWireGuardIT; hostile clients: ProxyUnderAttackIT.)
  */
 class ProxyLoopbackIT {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
