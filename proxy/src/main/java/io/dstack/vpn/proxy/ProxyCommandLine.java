@@ -20,8 +20,11 @@ record ProxyCommandLine(String mode, List<InetSocketAddress> tcpListen, InetSock
               --nodelay | --no-nodelay       TCP_NODELAY (default on: WireGuard packets should not wait)
               --recv-buffer BYTES            SO_RCVBUF of TCP sockets (default: the system's)
               --send-buffer BYTES            SO_SNDBUF of TCP sockets (default: the system's)
-              --tcp-recv-timeout-secs N      close a TCP connection silent for N seconds (default 0 = never)
-              --max-connections N            accepted TCP connections at once, more are refused (default 1024)
+              --tcp-recv-timeout-secs N      close a TCP connection silent for N seconds between frames (default 0 = never)
+              --frame-timeout-secs N         close a TCP connection whose frame (or, accepted, whose first frame)
+                                             takes longer than N seconds to arrive (default 10; 0 = never)
+              --max-connections N            TCP connections held at once (default: what half the heap carries, and
+                                             never more); at the limit a connection with no complete frame yet gives way
               --metrics-listen HOST:PORT     serve /metrics and /healthz (default: off)
               --shutdown-grace-secs N        on SIGTERM, let open connections run this long (default 5)
             """;
@@ -41,7 +44,8 @@ record ProxyCommandLine(String mode, List<InetSocketAddress> tcpListen, InetSock
         int recvBuffer = 0;
         int sendBuffer = 0;
         int recvTimeout = 0;
-        int maxConnections = 1024;
+        int maxConnections = 0; // derived from the heap (ConnectionLimit)
+        int frameTimeout = TcpOptions.DEFAULT_FRAME_TIMEOUT_SECONDS;
         int grace = 5;
         for (int i = 1; i < args.length; i++) {
             String option = args[i];
@@ -63,6 +67,7 @@ record ProxyCommandLine(String mode, List<InetSocketAddress> tcpListen, InetSock
                         case "--recv-buffer" -> recvBuffer = number(option, value, 0, Integer.MAX_VALUE);
                         case "--send-buffer" -> sendBuffer = number(option, value, 0, Integer.MAX_VALUE);
                         case "--tcp-recv-timeout-secs" -> recvTimeout = number(option, value, 0, 86_400);
+                        case "--frame-timeout-secs" -> frameTimeout = number(option, value, 0, 3_600);
                         case "--max-connections" -> maxConnections = number(option, value, 1, 1_000_000);
                         case "--shutdown-grace-secs" -> grace = number(option, value, 0, 3_600);
                         default -> throw new IllegalArgumentException("unknown option " + option);
@@ -76,7 +81,7 @@ record ProxyCommandLine(String mode, List<InetSocketAddress> tcpListen, InetSock
             require(!tcpListen.isEmpty() && udpForward != null, mode + " needs --tcp-listen and --udp-forward");
         }
         return new ProxyCommandLine(mode, List.copyOf(tcpListen), udpForward, udpBind, udpListen, tcpForward,
-                new TcpOptions(nodelay, recvBuffer, sendBuffer, recvTimeout), maxConnections, metricsListen, grace);
+                new TcpOptions(nodelay, recvBuffer, sendBuffer, recvTimeout, frameTimeout), maxConnections, metricsListen, grace);
     }
 
     private static InetAddress ip(String value) {

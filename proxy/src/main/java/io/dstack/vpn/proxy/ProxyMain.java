@@ -34,7 +34,8 @@ public final class ProxyMain {
             }
             case "tcp2udp" -> {
                 Tcp2Udp server = new Tcp2Udp(cli.tcpListen(), cli.udpForward(), cli.udpBind(), cli.tcp(), cli.maxConnections(), metrics);
-                System.err.println("tcp2udp: " + server.boundAddresses() + " -> udp " + cli.udpForward());
+                System.err.println("tcp2udp: " + server.boundAddresses() + " -> udp " + cli.udpForward() + " (at most "
+                        + server.connectionLimit() + " connections)");
                 onShutdown(() -> {
                     server.shutdown(cli.shutdownGraceSeconds(), TimeUnit.SECONDS);
                     stopped.countDown();
@@ -43,7 +44,8 @@ public final class ProxyMain {
             default -> {
                 Tcp2Udp server = new Tcp2Udp(cli.tcpListen(), cli.udpForward(), cli.udpBind(), cli.tcp(), cli.maxConnections(), metrics);
                 NodeProxy node = new NodeProxy(InetAddress.getLoopbackAddress(), cli.tcp(), metrics);
-                System.err.println("node proxy: " + server.boundAddresses() + " -> udp " + cli.udpForward() + "; tunnels on stdin");
+                System.err.println("node proxy: " + server.boundAddresses() + " -> udp " + cli.udpForward() + " (at most "
+                        + server.connectionLimit() + " connections); tunnels on stdin");
                 node.serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), System.out);
                 // stdin ended: the agent that drives us is gone.
                 node.close();

@@ -1,12 +1,9 @@
 package io.dstack.vpn.proxy;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
-import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.util.function.Predicate;
@@ -18,43 +15,46 @@ import java.util.function.Supplier;
  * copy per datagram and no selector bookkeeping; see docs/adr/0008-proxy.md.
  */
 final class Pumps {
-    /** TCP reads are buffered: one read() system call picks up every frame the peer coalesced. */
-    static final int TCP_READ_BUFFER = 256 * 1024;
+    /** The UDP socket a frame leaves by, opened on first use (an accepted connection gets one only once it proves itself). */
+    @FunctionalInterface
+    interface UdpSocketSource {
+        DatagramSocket get() throws IOException;
+    }
 
     /**
-     * Frames from {@code tcp} to datagrams sent to {@code target}; null = nobody to send to yet (counted). The
+     * Frames from {@code frames} to datagrams sent to {@code target}; null = nobody to send to yet (counted). The
      * socket must not be connected: the JDK silently drops zero-length datagrams on connected sockets. Returns at
-     * the end of the stream; a datagram the UDP socket refuses (too big for UDP) is counted and dropped, the
-     * stream goes on.
+     * the end of the stream or when {@code deadline} expires (counted as timed out); a datagram the UDP socket
+     * refuses (too big for UDP) is counted and dropped, the stream goes on.
      */
-    static void tcpToUdp(Socket tcp, DatagramSocket udp, Supplier<SocketAddress> target, ProxyMetrics metrics)
-            throws IOException {
-        InputStream in = new BufferedInputStream(tcp.getInputStream(), TCP_READ_BUFFER);
-        byte[] buf = new byte[Framing.MAX_PAYLOAD];
-        DatagramPacket packet = new DatagramPacket(buf, 0);
+    static void tcpToUdp(FrameReader frames, FrameDeadline deadline, UdpSocketSource udp, Supplier<SocketAddress> target,
+            ProxyMetrics metrics) throws IOException {
+        DatagramPacket packet = new DatagramPacket(new byte[0], 0);
         while (true) {
             int length;
             try {
-                length = Framing.readFrame(in, buf);
+                length = frames.next();
             } catch (SocketTimeoutException e) {
-                metrics.error("tcp_recv_timeout");
+                metrics.timedOut(deadline.armed());
                 return;
             }
             if (length < 0) {
                 return;
             }
+            deadline.frameRead();
             SocketAddress to = target.get();
             if (to == null) {
                 metrics.error("no_udp_client"); // nobody has sent us a datagram yet: no one to deliver to
                 continue;
             }
-            packet.setData(buf, 0, length);
+            DatagramSocket socket = udp.get();
+            packet.setData(frames.buffer(), frames.offset(), length);
             packet.setSocketAddress(to);
             try {
-                udp.send(packet);
+                socket.send(packet);
                 metrics.tcpToUdp(length);
             } catch (IOException e) {
-                if (udp.isClosed()) {
+                if (socket.isClosed()) {
                     return;
                 }
                 metrics.error("udp_send");
@@ -94,6 +94,16 @@ final class Pumps {
                 metrics.udpToTcp(packet.getLength());
             }
         }
+    }
+
+    /**
+     * A thread for a tunnel's pump. Platform, not virtual: a hot tunnel blocks and wakes once per datagram, and on a
+     * platform thread that is one system call, while a virtual thread adds a poller registration, a poller wake-up
+     * and a carrier hand-off each time (measured: ~1.4× the throughput at one tunnel, docs/benchmarks.md). Threads
+     * cost memory, so only tunnels get them: connections that have not completed a frame wait on virtual threads.
+     */
+    static Thread pumpThread(String name, Runnable pump) {
+        return Thread.ofPlatform().name(name).daemon().stackSize(256 * 1024).start(pump);
     }
 
     static void closeQuietly(AutoCloseable c) {

@@ -1,7 +1,6 @@
 package io.dstack.vpn.proxy;
 
 import java.io.IOException;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -10,12 +9,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The server side: accepts TCP connections and gives each its own UDP socket, which sends only to the one
- * configured forward address (not an open relay) and passes back only what comes from that address.
+ * configured forward address (not an open relay) and passes back only what comes from that address. Anyone
+ * who reaches the port may connect, so what a connection may cost is bounded: see {@link ServerConnection},
+ * {@link ConnectionLimit} and {@link FrameDeadline}.
  */
 public final class Tcp2Udp implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Tcp2Udp.class.getName());
@@ -24,14 +24,14 @@ public final class Tcp2Udp implements AutoCloseable {
     private final InetSocketAddress forward;
     private final InetAddress udpBind;
     private final TcpOptions tcpOptions;
-    private final Semaphore slots;
+    private final ConnectionLimit limit;
     private final ProxyMetrics metrics;
-    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
 
     /**
      * @param udpBind the local address of the per-connection UDP sockets; null = the wildcard address
-     * @param maxConnections connections beyond this are closed at once and counted as rejected
+     * @param maxConnections connections held at once (0 = as many as half the heap carries, and never more)
      */
     public Tcp2Udp(List<InetSocketAddress> listen, InetSocketAddress forward, InetAddress udpBind, TcpOptions tcpOptions,
             int maxConnections, ProxyMetrics metrics) throws IOException {
@@ -41,8 +41,14 @@ public final class Tcp2Udp implements AutoCloseable {
         this.forward = forward;
         this.udpBind = udpBind;
         this.tcpOptions = tcpOptions;
-        this.slots = new Semaphore(maxConnections);
+        long maxMemory = Runtime.getRuntime().maxMemory();
+        this.limit = new ConnectionLimit(ConnectionLimit.budgetOf(maxMemory), maxConnections);
+        if (maxConnections > limit.maxConnections()) {
+            LOG.log(System.Logger.Level.WARNING, "--max-connections {0} is more than a heap of {1} MiB carries: using {2}",
+                    maxConnections, maxMemory >> 20, limit.maxConnections());
+        }
         this.metrics = metrics;
+        metrics.connectionLimit(limit.maxConnections());
         try {
             for (InetSocketAddress address : listen) {
                 ServerSocket server = new ServerSocket();
@@ -63,67 +69,66 @@ public final class Tcp2Udp implements AutoCloseable {
         return listeners.stream().map(s -> (InetSocketAddress) s.getLocalSocketAddress()).toList();
     }
 
+    /** The connections held at once, at most. */
+    public int connectionLimit() {
+        return limit.maxConnections();
+    }
+
     private void acceptLoop(ServerSocket server) {
         while (!closing) {
-            Socket socket;
             try {
-                socket = server.accept();
-            } catch (IOException e) {
-                if (!closing) {
-                    metrics.error("tcp_accept");
-                    LOG.log(System.Logger.Level.WARNING, "accept failed: {0}", e.getMessage());
+                acceptOne(server);
+            } catch (Throwable e) { // even an Error: a proxy that stops accepting serves nobody
+                if (closing) {
+                    return;
                 }
-                continue;
+                metrics.error("tcp_accept");
+                LOG.log(System.Logger.Level.WARNING, "accept failed: {0}", e.toString());
+                pause(); // e.g. out of file descriptors: do not spin
             }
-            if (closing || !slots.tryAcquire()) {
-                metrics.rejected();
-                Pumps.closeQuietly(socket);
-                continue;
-            }
-            Thread.ofVirtual().name("tcp2udp-" + socket.getRemoteSocketAddress()).start(() -> serve(socket));
         }
     }
 
-    private void serve(Socket socket) {
-        connections.add(socket);
+    private void acceptOne(ServerSocket server) throws IOException {
+        Socket socket = server.accept();
+        ConnectionLimit.Slot slot = closing ? null : limit.admit(() -> {
+            metrics.evicted();
+            Pumps.closeQuietly(socket); // its serving thread ends and releases nothing: the slot is passed on
+        });
+        if (slot == null) {
+            metrics.rejected();
+            Pumps.closeQuietly(socket);
+            return;
+        }
+        ServerConnection connection = new ServerConnection(socket, forward, udpBind, tcpOptions, limit, slot, metrics);
+        connections.add(connection);
         metrics.opened();
-        DatagramSocket udp = null;
-        Thread back = null;
         try {
-            tcpOptions.applyTo(socket);
-            // Not connected (zero-length datagrams would vanish); replies from anyone but the forward address
-            // are dropped in the pump instead.
-            udp = new DatagramSocket(new InetSocketAddress(udpBind, 0));
-            DatagramSocket replies = udp;
-            back = Thread.ofVirtual().start(() -> {
+            Thread.ofVirtual().name("tcp2udp-" + socket.getRemoteSocketAddress()).start(() -> {
                 try {
-                    Pumps.udpToTcp(replies, Pumps.FrameSink.to(socket.getOutputStream()), forward::equals, metrics);
-                } catch (IOException e) {
-                    if (!socket.isClosed()) {
-                        metrics.error("tcp_write");
-                    }
+                    connection.serve();
                 } finally {
-                    Pumps.closeQuietly(socket); // the TCP reader below ends too
+                    finished(connection, slot);
                 }
             });
-            Pumps.tcpToUdp(socket, udp, () -> forward, metrics);
-        } catch (IOException e) {
-            if (!socket.isClosed()) {
-                metrics.error("tcp_read"); // a reset connection, or a stream cut inside a frame
-            }
-        } finally {
-            Pumps.closeQuietly(socket);
-            Pumps.closeQuietly(udp); // unblocks the reply thread
-            if (back != null) {
-                try {
-                    back.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            connections.remove(socket);
-            metrics.closed();
-            slots.release();
+        } catch (Throwable e) {
+            finished(connection, slot);
+            connection.close();
+            throw e;
+        }
+    }
+
+    private void finished(ServerConnection connection, ConnectionLimit.Slot slot) {
+        connections.remove(connection);
+        limit.release(slot);
+        metrics.closed();
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -140,7 +145,7 @@ public final class Tcp2Udp implements AutoCloseable {
                 break;
             }
         }
-        connections.forEach(Pumps::closeQuietly);
+        connections.forEach(ServerConnection::close);
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class Udp2Tcp implements AutoCloseable {
         this.tcpForward = tcpForward;
         this.tcpOptions = tcpOptions;
         this.metrics = metrics;
-        Thread.ofVirtual().name("udp2tcp-" + udp.getLocalPort()).start(this::forwardDatagrams);
+        Pumps.pumpThread("udp2tcp-" + udp.getLocalPort(), this::forwardDatagrams);
     }
 
     public InetSocketAddress localAddress() {
@@ -93,9 +93,10 @@ public final class Udp2Tcp implements AutoCloseable {
         tcp = s;
         metrics.opened();
         Socket opened = s;
-        Thread.ofVirtual().name("udp2tcp-reply-" + udp.getLocalPort()).start(() -> {
+        Pumps.pumpThread("udp2tcp-reply-" + udp.getLocalPort(), () -> {
             try {
-                Pumps.tcpToUdp(opened, udp, () -> client, metrics);
+                FrameDeadline deadline = tcpOptions.deadline(opened, false);
+                Pumps.tcpToUdp(new FrameReader(opened.getInputStream(), deadline), deadline, () -> udp, () -> client, metrics);
                 drop(opened, null);
             } catch (IOException e) {
                 drop(opened, "tcp_read");

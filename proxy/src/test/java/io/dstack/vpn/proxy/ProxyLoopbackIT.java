@@ -29,8 +29,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Our tcp2udp and udp2tcp on loopback with real sockets: a UDP echo server stands in for WireGuard. (The
- * interoperability tests against Mullvad's own binaries are blocked: see docs/adr/0008-proxy.md.)
+ * Our tcp2udp and udp2tcp on loopback with real sockets: a UDP echo server stands in for WireGuard. (Interop
+ * with Mullvad's own binaries: e2e's MullvadInteropIT and MullvadWireGuardIT; hostile clients: ProxyUnderAttackIT.)
  */
 class ProxyLoopbackIT {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
@@ -207,12 +207,17 @@ class ProxyLoopbackIT {
     }
 
     @Test
-    void connectionsBeyondTheLimitAreRefusedAndCounted() throws Exception {
+    void connectionsBeyondTheLimitOfProvenTunnelsAreRefusedAndCounted() throws Exception {
         try (Tcp2Udp limited = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(), LOOPBACK,
                 TcpOptions.DEFAULTS, 2, serverMetrics);
                 Socket a = new Socket(LOOPBACK, limited.boundAddresses().get(0).getPort());
                 Socket b = new Socket(LOOPBACK, limited.boundAddresses().get(0).getPort())) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> serverMetrics.activeConnections() == 2);
+            for (Socket tunnel : List.of(a, b)) { // tunnels that completed a frame never give way
+                tunnel.setSoTimeout(5_000);
+                tunnel.getOutputStream().write(frame(1, 10));
+                assertThat(Framing.readFrame(new BufferedInputStream(tunnel.getInputStream()), new byte[Framing.MAX_PAYLOAD]))
+                        .isEqualTo(10);
+            }
             try (Socket c = new Socket(LOOPBACK, limited.boundAddresses().get(0).getPort())) {
                 c.setSoTimeout(5_000);
                 assertThat(c.getInputStream().read()).isEqualTo(-1); // closed by the proxy
@@ -222,13 +227,58 @@ class ProxyLoopbackIT {
     }
 
     @Test
-    void aSilentConnectionIsClosedAfterTheReceiveTimeout() throws Exception {
+    void aConnectionThatNeverCompletesAFrameIsClosedAfterTheFrameTimeout() throws Exception {
         try (Tcp2Udp timed = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(), LOOPBACK,
-                new TcpOptions(true, 0, 0, 1), 4, serverMetrics);
-                Socket silent = new Socket(LOOPBACK, timed.boundAddresses().get(0).getPort())) {
+                new TcpOptions(true, 0, 0, 0, 1), 4, serverMetrics);
+                Socket silent = new Socket(LOOPBACK, timed.boundAddresses().get(0).getPort());
+                Socket halfFrame = new Socket(LOOPBACK, timed.boundAddresses().get(0).getPort())) {
+            halfFrame.getOutputStream().write(new byte[] {(byte) 0xff, (byte) 0xff, 1, 2, 3});
             silent.setSoTimeout(5_000);
+            halfFrame.setSoTimeout(5_000);
             assertThat(silent.getInputStream().read()).isEqualTo(-1);
-            assertThat(serverMetrics.errors("tcp_recv_timeout")).isEqualTo(1);
+            assertThat(halfFrame.getInputStream().read()).isEqualTo(-1);
+            assertThat(serverMetrics.timedOutCount(FrameDeadline.FRAME)).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aTunnelQuietBetweenFramesIsClosedOnlyByTheIdleTimeout() throws Exception {
+        try (Tcp2Udp timed = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(), LOOPBACK,
+                new TcpOptions(true, 0, 0, 2, 1), 4, serverMetrics);
+                Socket tunnel = new Socket(LOOPBACK, timed.boundAddresses().get(0).getPort())) {
+            tunnel.setSoTimeout(5_000);
+            tunnel.getOutputStream().write(frame(1, 20));
+            InputStream in = new BufferedInputStream(tunnel.getInputStream());
+            assertThat(Framing.readFrame(in, new byte[Framing.MAX_PAYLOAD])).isEqualTo(20);
+            long quietSince = System.nanoTime();
+            assertThat(in.read()).isEqualTo(-1); // closed after the 2 s idle timeout, not the 1 s frame timeout
+            assertThat(System.nanoTime() - quietSince).isGreaterThan(1_500_000_000L);
+            assertThat(serverMetrics.timedOutCount(FrameDeadline.IDLE)).isEqualTo(1);
+            assertThat(serverMetrics.timedOutCount(FrameDeadline.FRAME)).isZero();
+        }
+    }
+
+    @Test
+    void atTheLimitIdleConnectionsGiveWayToATunnel() throws Exception {
+        try (Tcp2Udp limited = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(), LOOPBACK,
+                TcpOptions.DEFAULTS, 3, serverMetrics)) {
+            int port = limited.boundAddresses().get(0).getPort();
+            List<Socket> idle = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                idle.add(new Socket(LOOPBACK, port));
+            }
+            Thread.sleep(ConnectionLimit.GRACE_NANOS / 1_000_000 + 200); // past their grace: they may give way now
+            await().atMost(Duration.ofSeconds(5)).until(() -> serverMetrics.activeConnections() == 3);
+            try (Socket tunnel = new Socket(LOOPBACK, port)) {
+                tunnel.setSoTimeout(5_000);
+                tunnel.getOutputStream().write(frame(4, 100));
+                assertThat(Framing.readFrame(new BufferedInputStream(tunnel.getInputStream()), new byte[Framing.MAX_PAYLOAD]))
+                        .isEqualTo(100);
+                assertThat(serverMetrics.evictedCount()).isEqualTo(1);
+                assertThat(serverMetrics.rejectedCount()).isEqualTo(7); // they came within each other's grace
+            } finally {
+                idle.forEach(Pumps::closeQuietly);
+            }
         }
     }
 

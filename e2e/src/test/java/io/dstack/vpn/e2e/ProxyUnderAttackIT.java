@@ -1,0 +1,292 @@
+package io.dstack.vpn.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.dstack.vpn.agent.proxy.NodeProxyProcess;
+
+/**
+ * The per-node proxy, started as the agent starts it (its real heap and JVM flags, as a child process), under
+ * more than a thousand hostile connections of four kinds: idle, a frame header only, half a frame then silence,
+ * and connect/close churn. A well-behaved tunnel opened during the attack keeps getting every datagram
+ * through, the proxy never dies, and its heap returns to its idle level afterwards. A UDP echo on loopback
+ * stands in for WireGuard; every byte stays on loopback.
+ */
+class ProxyUnderAttackIT {
+    static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    static final int PER_KIND = 350; // three kinds: 1,050 held open
+    static final int CHURN = 400;
+
+    DatagramSocket echo;
+    Process proxy;
+    int port;
+    int metricsPort;
+    Path log;
+
+    @BeforeEach
+    void start() throws Exception {
+        echo = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
+        Thread.ofVirtual().start(this::echoLoop);
+        port = freePort();
+        metricsPort = freePort();
+        List<String> command = new ArrayList<>();
+        // The agent's command line, listening on loopback only (the agent listens on 0.0.0.0), plus the metrics
+        // endpoint the chart's Deployment enables, so the test can read the counters.
+        for (String arg : NodeProxyProcess.command(port, echo.getLocalPort())) {
+            command.add(arg.replace("0.0.0.0:", "127.0.0.1:"));
+        }
+        command.addAll(List.of("--metrics-listen", "127.0.0.1:" + metricsPort));
+        log = Files.createTempFile("proxy-under-attack-", ".log");
+        proxy = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // stdin stays open: its end would stop the node proxy, as when the agent goes away.
+        awaitListening();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (proxy != null) {
+            proxy.getOutputStream().close();
+            if (!proxy.waitFor(10, TimeUnit.SECONDS)) {
+                proxy.destroyForcibly();
+            }
+        }
+        if (echo != null) {
+            echo.close();
+        }
+        if (log != null) {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    @Test
+    void aTunnelOpenedDuringAThousandHostileConnectionsStillGetsEveryDatagramThrough() throws Exception {
+        long idleHeap = heapUsedAfterGc();
+        long idleRss = rssKiB();
+        List<Socket> hostile = new ArrayList<>();
+        AtomicBoolean attacking = new AtomicBoolean(true);
+        AtomicInteger churned = new AtomicInteger();
+        Thread churn = Thread.ofPlatform().start(() -> {
+            while (attacking.get() || churned.get() < CHURN) {
+                try (Socket s = new Socket(LOOPBACK, port)) {
+                    s.getOutputStream().write(new byte[] {(byte) 0xff});
+                } catch (IOException ignored) {
+                    // refused or reset under load: churn goes on
+                }
+                churned.incrementAndGet();
+            }
+        });
+        int tunnelRoundTrips = 0;
+        try {
+            byte[] half = new byte[2 + 32_768];
+            half[0] = (byte) 0xff;
+            half[1] = (byte) 0xff;
+            for (int i = 0; i < PER_KIND; i++) {
+                hostile.add(open(new byte[0]));                          // idle
+                hostile.add(open(new byte[] {(byte) 0xff, (byte) 0xff})); // a header only
+                hostile.add(open(half));                                  // half a frame, then silence
+                if (i == PER_KIND / 2) {
+                    tunnelRoundTrips += tunnel(200); // opened mid-attack
+                }
+            }
+            tunnelRoundTrips += tunnel(200); // and once every hostile connection is open
+        } finally {
+            attacking.set(false);
+            churn.join();
+        }
+        assertThat(proxy.isAlive()).as("the proxy survived the attack; its log:%n%s", readLog()).isTrue();
+        assertThat(tunnelRoundTrips).isEqualTo(400);
+        String metrics = metrics();
+        System.out.printf("attack: %d held open (idle, header, half frame), %d churned; proxy heap after GC %d KiB idle, "
+                + "%d KiB under attack; RSS %d KiB idle, %d KiB under attack%n", hostile.size(), churned.get(), idleHeap >> 10,
+                heapUsedAfterGc() >> 10, idleRss, rssKiB());
+        System.out.println(metrics.lines().filter(l -> l.startsWith("dstack_vpn_proxy_connections")).toList());
+        assertThat(value(metrics, "dstack_vpn_proxy_connections_evicted_total")).isPositive();
+
+        hostile.forEach(ProxyUnderAttackIT::closeQuietly);
+        long afterHeap = awaitHeapBackTo(idleHeap);
+        System.out.printf("proxy heap after GC: %d KiB idle, %d KiB after the attack%n", idleHeap >> 10, afterHeap >> 10);
+        assertThat(afterHeap).isLessThanOrEqualTo(idleHeap + (1 << 20));
+        assertThat(tunnel(50)).isEqualTo(50); // and it still serves
+    }
+
+    @Test
+    void connectionsThatNeverCompleteAFrameAreClosedAtTheFrameDeadline() throws Exception {
+        List<Socket> stalled = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            stalled.add(open(new byte[] {0, 100, 1, 2}));
+        }
+        for (Socket s : stalled) {
+            s.setSoTimeout(30_000);
+            assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the proxy, 10 s after connecting
+            s.close();
+        }
+        assertThat(value(metrics(), "dstack_vpn_proxy_connections_timed_out_total{reason=\"frame\"}")).isEqualTo(20);
+    }
+
+    /** A well-behaved tunnel: its own connection, {@code n} frames sent and echoed back, byte for byte. */
+    private int tunnel(int n) throws IOException {
+        try (Socket s = new Socket(LOOPBACK, port)) {
+            s.setSoTimeout(10_000);
+            s.setTcpNoDelay(true);
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
+            int ok = 0;
+            for (int i = 0; i < n; i++) {
+                byte[] payload = new byte[1 + (i * 37) % 1420];
+                Arrays.fill(payload, (byte) i);
+                out.write(new byte[] {(byte) (payload.length >> 8), (byte) payload.length});
+                out.write(payload);
+                int length = in.readUnsignedShort();
+                byte[] back = new byte[length];
+                in.readFully(back);
+                if (Arrays.equals(back, payload)) {
+                    ok++;
+                }
+            }
+            return ok;
+        }
+    }
+
+    private Socket open(byte[] first) throws IOException {
+        Socket s = new Socket();
+        s.setReceiveBufferSize(4096);
+        s.connect(new InetSocketAddress(LOOPBACK, port), 5_000);
+        if (first.length > 0) {
+            s.getOutputStream().write(first);
+        }
+        return s;
+    }
+
+    /** Heap used after a full GC, from jcmd (the proxy exposes no heap metric). */
+    private long heapUsedAfterGc() throws Exception {
+        jcmd("GC.run");
+        Matcher used = Pattern.compile("used (\\d+)K").matcher(jcmd("GC.heap_info"));
+        long kib = 0;
+        while (used.find()) {
+            kib += Long.parseLong(used.group(1)); // young + old (Metaspace lines say "used 123K" too: excluded below)
+        }
+        return kib << 10;
+    }
+
+    private long awaitHeapBackTo(long idle) throws Exception {
+        long heap = 0;
+        for (int i = 0; i < 30; i++) { // connections close as their reads fail; give the proxy a moment
+            heap = heapUsedAfterGc();
+            if (heap <= idle + (1 << 20)) {
+                return heap;
+            }
+            Thread.sleep(500);
+        }
+        return heap;
+    }
+
+    private String jcmd(String command) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(proxy.pid()), command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        // Only the Java heap: cut the Metaspace/class space lines.
+        int metaspace = out.indexOf("Metaspace");
+        return metaspace < 0 ? out : out.substring(0, metaspace);
+    }
+
+    private long rssKiB() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(proxy.pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("\\D", ""));
+            }
+        }
+        return -1;
+    }
+
+    private String metrics() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static long value(String metrics, String series) {
+        return metrics.lines().filter(l -> l.startsWith(series + " ")).mapToLong(l -> Long.parseLong(l.substring(series.length() + 1).trim()))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + series + " in " + metrics));
+    }
+
+    private void awaitListening() throws Exception {
+        for (int i = 0; i < 200; i++) {
+            try (Socket m = new Socket(LOOPBACK, metricsPort); Socket t = new Socket(LOOPBACK, port)) {
+                return; // (the metrics endpoint starts first)
+            } catch (IOException e) {
+                if (!proxy.isAlive()) {
+                    throw new AssertionError("the proxy exited: " + readLog());
+                }
+                Thread.sleep(50);
+            }
+        }
+        throw new AssertionError("the proxy did not start: " + readLog());
+    }
+
+    private String readLog() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    private void echoLoop() {
+        byte[] buf = new byte[65_535];
+        DatagramPacket packet = new DatagramPacket(buf, buf.length);
+        while (!echo.isClosed()) {
+            try {
+                packet.setData(buf);
+                echo.receive(packet);
+                echo.send(packet);
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, LOOPBACK)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}
