@@ -9,8 +9,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib.sh
-SRC="${MULLVAD_UDP_OVER_TCP_SRC:-$(cd .. && pwd)/shared/vendor/mullvad-udp-over-tcp}"
-[[ -f "$SRC/Cargo.toml" ]] || die "Mullvad udp-over-tcp source not found (set MULLVAD_UDP_OVER_TCP_SRC)"
+# The source: MULLVAD_UDP_OVER_TCP_SRC, else ../shared/vendor next to this checkout, else next to the checkout
+# this one was cloned from (a CI clone made elsewhere from a local repository).
+find_src() {
+  local origin
+  [[ -n "${MULLVAD_UDP_OVER_TCP_SRC:-}" ]] && { echo "${MULLVAD_UDP_OVER_TCP_SRC}"; return; }
+  echo "$(cd .. && pwd)/shared/vendor/mullvad-udp-over-tcp"
+  origin="$(git config --get remote.origin.url 2>/dev/null || true)"
+  [[ -d "${origin}" ]] && echo "$(cd "${origin}/.." && pwd)/shared/vendor/mullvad-udp-over-tcp"
+}
+SRC=""
+while read -r candidate; do
+  if [[ -f "${candidate}/Cargo.toml" ]]; then SRC="${candidate}"; break; fi
+done < <(find_src)
+[[ -n "$SRC" ]] || die "Mullvad udp-over-tcp source not found in $(find_src | tr '\n' ' ')(set MULLVAD_UDP_OVER_TCP_SRC)"
 TARGET="$(dstack_cache_dir)/mullvad-udp-over-tcp"
 BIN="$TARGET/release"
 CARGO="${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}"
