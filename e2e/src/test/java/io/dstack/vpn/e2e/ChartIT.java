@@ -234,7 +234,14 @@ class ChartIT {
         }
         List<HasMetadata> items = Manifests.load(client, run(helm().toString(), "template", "scoped", CHART.toString(), "--namespace", home,
                 "--set", "operator.watchNamespaces={" + watched + "}", "--set", "operator.rpcSecretNames={base-rpc}"));
-        assertThat(kinds(items)).doesNotContain("ClusterRole", "ClusterRoleBinding");
+        // The only cluster-wide rights left are the agents' 'get nodes' (ADR 0011), none of the operator's.
+        List<HasMetadata> clusterWide = items.stream().filter(i -> i.getKind().startsWith("Cluster")).toList();
+        assertThat(clusterWide).extracting(i -> i.getMetadata().getName()).containsOnly("scoped-agent-nodes");
+        assertThat(clusterWide).filteredOn(i -> i instanceof ClusterRole).singleElement()
+                .satisfies(role -> assertThat(((ClusterRole) role).getRules()).singleElement().satisfies(rule -> {
+                    assertThat(rule.getResources()).containsExactly("nodes");
+                    assertThat(rule.getVerbs()).containsExactly("get");
+                }));
         Manifests.applyDryRunThenForReal(client, home, items);
 
         Config asOperator = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));
