@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -80,6 +82,8 @@ class MullvadInteropIT {
         closeables.add(ours);
         int udpPort = freeUdpPort();
         start(mullvad.udp2tcp("127.0.0.1:" + udpPort, "127.0.0.1:" + ours.boundAddresses().get(0).getPort(), "--nodelay"));
+        // A datagram sent before udp2tcp has bound its port is lost: wait for the socket, as the TCP side does.
+        awaitUdp(udpPort);
         int sent = everySize(new InetSocketAddress(LOOPBACK, udpPort));
         await().atMost(Duration.ofSeconds(5)).until(() -> metrics.datagrams(ProxyMetrics.TCP_TO_UDP) == sent);
         assertThat(metrics.datagrams(ProxyMetrics.UDP_TO_TCP)).isEqualTo(sent);
@@ -129,6 +133,19 @@ class MullvadInteropIT {
 
     private void start(List<String> command) throws IOException {
         processes.add(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+    }
+
+    /** Waits until some process has a UDP socket bound to {@code port} on this host (Linux: /proc/net/udp). */
+    private static void awaitUdp(int port) throws Exception {
+        String local = String.format(":%04X ", port);
+        for (int i = 0; i < 200; i++) {
+            if (Files.readAllLines(Path.of("/proc/net/udp")).stream().skip(1)
+                    .anyMatch(line -> line.trim().split("\\s+")[1].endsWith(local.trim()))) {
+                return;
+            }
+            Thread.sleep(25);
+        }
+        throw new AssertionError("nothing bound UDP port " + port + " within 5 s");
     }
 
     private static void awaitTcp(int port) throws InterruptedException {
