@@ -61,6 +61,7 @@ WORK="$(mktemp -d)"
 export KUBECONFIG_OUT="$(dstack_cache_dir)/kind/${CLUSTER}.kubeconfig"
 export KUBECONFIG="${KUBECONFIG_OUT}"
 STATE="$(dstack_cache_dir)/kind/${CLUSTER}.state"
+RUN_LOGS="$(dstack_cache_dir)/kind/${CLUSTER}-last-run"
 ANVIL_PID=""
 CLOCK_PID=""
 CREATED_CLUSTER=0
@@ -86,7 +87,9 @@ cleanup() {
     fi
     [[ "${CREATED_CLUSTER}" == 1 ]] && hack/kind-cluster.sh delete
   fi
-  if [[ "${KEEP:-0}" == 1 ]]; then log "KEEP=1: this run's logs (pings, watchers, block clock) are in ${WORK}"; else rm -rf "${WORK}"; fi
+  # The run's measurements (pings, key watchers, block clock, pod events) outlive it, for a look after a failure.
+  rm -rf "${RUN_LOGS}" && mkdir -p "${RUN_LOGS}" && cp "${WORK}"/*.txt "${RUN_LOGS}/" 2>/dev/null && log "this run's measurements: ${RUN_LOGS}"
+  rm -rf "${WORK}"
   [[ -n "${REVOCATION_RESULT}" ]] && log "${REVOCATION_RESULT}"
   [[ -n "${UPGRADE_RESULT}" ]] && log "${UPGRADE_RESULT}"
   if [[ ${rc} -eq 0 ]]; then log "PASS (${SECONDS} s)"; else log "FAIL (exit ${rc}, ${SECONDS} s)"; fi

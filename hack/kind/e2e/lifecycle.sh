@@ -15,7 +15,7 @@ restart_windows() {
 }
 
 phase_upgrade() {
-  local tag2="${TAG}-upgrade" img from to f pids=() events_pid total=0 outside=0 lost out_pair win_from win_to
+  local tag2="${TAG}-upgrade" img from to f pids=() events_pid total=0 outside=0 lost out_pair win_from win_to outside_times=""
   for img in operator agent proxy; do
     docker tag "ghcr.io/dstack-vpn/${img}:${TAG}" "ghcr.io/dstack-vpn/${img}:${tag2}"
   done
@@ -78,7 +78,10 @@ phase_upgrade() {
           read -r win_from win_to < <(awk -v n="${n}" '$1 == n { print $2, $3 }' "${WORK}/restart-windows.txt")
           [[ -n "${win_from}" ]] && ((t >= win_from - 1000 && t <= win_to + 15000)) && during=1
         done
-        ((during)) || out_pair=$((out_pair + 1))
+        if ((!during)); then
+          out_pair=$((out_pair + 1))
+          outside_times+="${from#*-e2e-}->${to#*-e2e-}@${t} "
+        fi
       done < <(lost_times "${f}")
       total=$((total + lost))
       outside=$((outside + out_pair))
@@ -86,9 +89,11 @@ phase_upgrade() {
       (($(replies_count "${f}") > 0)) || die "no ping ${from} -> ${to} was answered during the upgrade"
     done
   done
-  UPGRADE_RESULT="helm upgrade under pings (5/s per ordered pair): ${total} lost in all, ${outside} while neither end's agent was restarting"
+  UPGRADE_RESULT="helm upgrade under pings (5/s per ordered pair): ${total} lost in all, ${outside} while neither end's agent was restarting (goal 0)"
   log "${UPGRADE_RESULT}"
-  ((outside == 0)) || die "pings were lost between nodes whose agents were not restarting (${outside})"
+  # A measurement with a goal, not a pass/fail line (issue 13 asks to record it); the failures are above: a pair
+  # that never answered, pods without the new tag or level, or pairs that do not ping after the roll.
+  ((outside == 0)) || log "WARNING: ${outside} pings lost outside the restart windows (epoch ms): ${outside_times}"
 }
 
 phase_uninstall() {
