@@ -60,7 +60,9 @@ phase_agent_restart() {
   [[ "$(peer_field "${NETWORK}-${target}" '{.status.address}')" == "${addr_before}" ]] \
     || die "${target}'s address changed from ${addr_before} after its agent restarted"
   wait_for 60 "ping ${NODES[0]} -> ${target} after the agent restart" ping_from "${NODES[0]}" "${addr_before}"
-  log "agent ${old} replaced by ${new}: same key (${key_before:0:8}…), same address ${addr_before}, pings pass"
+  # The TCP node's tunnels to the restarted node come back too (its stale session times out first).
+  ping_all_pairs
+  log "agent ${old} replaced by ${new}: same key (${key_before:0:8}…), same address ${addr_before}, every pair pings"
 }
 
 # A worker node is removed from the cluster (its container stopped, then its Node deleted): the Node's garbage

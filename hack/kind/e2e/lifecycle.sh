@@ -25,6 +25,8 @@ phase_upgrade() {
     docker rmi "ghcr.io/dstack-vpn/${img}:${tag2}" >/dev/null
   done
 
+  # Count from a mesh where every pair talks, so that an earlier phase's recovery is not charged to the upgrade.
+  ping_all_pairs
   # Agent pod events with the time we saw them, to know when each node's agent was restarting.
   kubectl get pods -n "${NS}" -l app.kubernetes.io/component=agent --watch \
     -o jsonpath='{.metadata.name} {.spec.nodeName} {.metadata.deletionTimestamp}- {.status.containerStatuses[0].ready}{"\n"}' \
