@@ -38,5 +38,18 @@ spec:
   nodeName: ${other}
   publicKey: "$(head -c 32 /dev/urandom | base64)"
 EOF
+  # The identity attack: its own nodeName and a well-formed name, but another node's id (in another network,
+  # so that only the node id is wrong). Allowed, it would win the duplicate and lock the real node out.
+  expect_denied "publish another node's id (${other}) under its own node name" create -f - <<EOF
+apiVersion: vpn.dstack.io/v1alpha1
+kind: VpnPeer
+metadata:
+  name: other-${other}
+spec:
+  network: other
+  nodeId: ${other}
+  nodeName: ${node}
+  publicKey: "$(head -c 32 /dev/urandom | base64)"
+EOF
   kubectl exec -n "${NS}" "${pod}" -c agent -- rm -f /tmp/kubectl
 }

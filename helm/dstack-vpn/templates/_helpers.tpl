@@ -18,3 +18,14 @@ An image reference: repository, then ":" and the component's tag, else imageTag,
 {{ .image.repository }}:{{ .image.tag | default .root.Values.imageTag | default .root.Chart.AppVersion }}
 {{- end -}}
 {{- end }}
+{{/*
+Who may scrape the metrics ports, as NetworkPolicy peers: metrics.allowFrom, else the pods of the release's
+namespace. The kubelet's probes pass either way (traffic from a pod's own node is always allowed).
+*/}}
+{{- define "dstack-vpn.metricsFrom" -}}
+{{- if .Values.metrics.allowFrom -}}
+{{ toYaml .Values.metrics.allowFrom }}
+{{- else -}}
+- podSelector: {}
+{{- end -}}
+{{- end }}

@@ -119,7 +119,7 @@ public final class Agent implements AutoCloseable {
         String publicKey = key.publicKey().toBase64();
         LOG.info("node {} uses public key {} (private key in {})", config.nodeId(), publicKey, config.keyDir());
         publishPeer(publicKey);
-        http = AgentHttp.start(config.httpPort(), metrics, () -> latest != null);
+        http = AgentHttp.start(config.httpBind(), config.httpPort(), metrics, () -> latest != null);
         if (config.startWireGuardGo()) {
             supervisor = new WireGuardGoSupervisor(config.iface(), config.uapiSocket(), config.commandPrefix(), () -> {
                 lastOwnAddress = null; // a new device: address, key and every peer again

@@ -9,7 +9,7 @@ import java.util.Map;
  * runs the agent on the host but the interface commands inside a network namespace.
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
-        String backend, Path uapiSocket, String endpoint, String netns, int httpPort, int statsSeconds, boolean startWireGuardGo,
+        String backend, Path uapiSocket, String endpoint, String netns, String httpBind, int httpPort, int statsSeconds, boolean startWireGuardGo,
         String transport) {
 
     /**
@@ -64,10 +64,15 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 Path.of(env.getOrDefault("UAPI_SOCKET", "/var/run/wireguard/" + iface + ".sock")),
                 endpoint,
                 env.get("NETNS"),
+                blankToNull(env.get("HTTP_BIND")),
                 Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
                 Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")),
                 startWireGuardGo,
                 transport);
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.strip();
     }
 
     private static String required(Map<String, String> env, String name) {

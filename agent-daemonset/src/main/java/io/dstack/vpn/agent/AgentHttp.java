@@ -1,6 +1,7 @@
 package io.dstack.vpn.agent;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
@@ -16,8 +17,13 @@ final class AgentHttp {
         this.server = server;
     }
 
-    static AgentHttp start(int port, AgentMetrics metrics, BooleanSupplier ready) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+    /**
+     * @param bind the address to listen on; null listens on every interface. On a node the agent shares the
+     *             host's network, so the chart binds the node's own address (HTTP_BIND): every interface would
+     *             include the WireGuard overlay and any public one.
+     */
+    static AgentHttp start(String bind, int port, AgentMetrics metrics, BooleanSupplier ready) throws IOException {
+        HttpServer server = HttpServer.create(bind == null ? new InetSocketAddress(port) : new InetSocketAddress(InetAddress.getByName(bind), port), 0);
         server.createContext("/metrics", ex -> reply(ex, 200, metrics.prometheus()));
         server.createContext("/healthz", ex -> reply(ex, 200, "ok\n"));
         server.createContext("/readyz", ex -> reply(ex, ready.getAsBoolean() ? 200 : 503, ready.getAsBoolean() ? "ready\n" : "no peer set yet\n"));
@@ -30,6 +36,11 @@ final class AgentHttp {
         ex.sendResponseHeaders(status, bytes.length);
         ex.getResponseBody().write(bytes);
         ex.close();
+    }
+
+    /** The port it listens on (the one asked for, or the one the system chose for 0). */
+    int port() {
+        return server.getAddress().getPort();
     }
 
     void stop() {

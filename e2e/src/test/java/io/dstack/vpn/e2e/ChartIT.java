@@ -114,7 +114,7 @@ class ChartIT {
         assertThat(c.getImage()).isEqualTo("ghcr.io/dstack-vpn/proxy:0.1.0");
         assertThat(c.getCommand()).as("the image's entrypoint runs the jar").isNullOrEmpty();
         assertThat(c.getArgs()).containsExactly("tcp2udp", "--tcp-listen", "0.0.0.0:8443", "--udp-forward", "hub-1.example.net:51820",
-                "--metrics-listen", "0.0.0.0:9102", "--max-connections", "1024", "--tcp-recv-timeout-secs", "0", "--nodelay");
+                "--metrics-listen", "$(POD_IP):9102", "--max-connections", "1024", "--tcp-recv-timeout-secs", "0", "--nodelay");
         assertThat(find(Manifests.load(client, Manifests.template(NS, "proxy.enabled=true", "proxy.forward=10.0.0.1:51820", "proxy.nodelay=false")),
                 Deployment.class, "vpn-proxy").getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).endsWith("--no-nodelay");
         assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
@@ -259,52 +259,154 @@ class ChartIT {
         }
     }
 
-    /** A client with the agent's service account and the node name its token carries on that node. */
-    static KubernetesClient agentOn(String node) throws Exception {
+    /** A client with a release's agent service account and the node name its token carries on that node. */
+    static KubernetesClient agentOn(String namespace, String serviceAccount, String node) throws Exception {
         Config asAgent = Config.fromKubeconfig(Files.readString(RealApiServer.get().kubeconfig()));
-        asAgent.setImpersonateUsername("system:serviceaccount:" + NS + ":vpn-agent");
-        asAgent.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + NS, "system:authenticated");
+        asAgent.setImpersonateUsername("system:serviceaccount:" + namespace + ":" + serviceAccount);
+        asAgent.setImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated");
         // Extra keys go in a header name: percent-encoded, as the API server expects.
         asAgent.setImpersonateExtras(Map.of("authentication.kubernetes.io%2Fnode-name", List.of(node)));
         return new KubernetesClientBuilder().withConfig(asAgent).build();
     }
 
+    static KubernetesClient agentOn(String node) throws Exception {
+        return agentOn(NS, "vpn-agent", node);
+    }
+
+    static VpnPeer peer(String name, String network, String nodeId, String nodeName) {
+        VpnPeer p = TestResources.peer(name, network, nodeId, WireGuardKey.generatePrivate().publicKey().toBase64());
+        p.getSpec().nodeName = nodeName;
+        return p;
+    }
+
+    /** Admission policies (and their parameters) take a moment to load after they are created: retry until denied. */
+    static void eventuallyDenied(KubernetesClient as, String namespace, VpnPeer peer, String message) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        String last = "allowed";
+        while (System.nanoTime() < deadline) {
+            try {
+                as.resource(peer).inNamespace(namespace).dryRun().create();
+            } catch (KubernetesClientException e) {
+                if (e.getMessage().contains(message)) {
+                    return;
+                }
+                last = e.getMessage();
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the admission policy never denied " + peer.getMetadata().getName() + " with '" + message + "'; last: " + last);
+    }
+
+    /**
+     * Issue 15 §3, with the chart's default node id (the node name): an agent may write only its own node's
+     * VpnPeer, under its own node id and the name {@code <network>-<nodeId>}. A separate release, so that the
+     * labelled release's policies do not mask the result.
+     */
     @Test
     void anAgentMayWriteOnlyItsOwnNodesVpnPeer() throws Exception {
-        lintsAndRendersAndAppliesToTheRealApiServer(); // RBAC and the admission policy in place
-        try (KubernetesClient agent = agentOn("worker-1"); KubernetesClient otherAgent = agentOn("worker-2")) {
-            VpnPeer own = TestResources.peer("mesh-worker-1", "mesh", "worker-1", WireGuardKey.generatePrivate().publicKey().toBase64());
-            own.getSpec().nodeName = "worker-1";
-            // The policy needs a moment to be loaded by the API server after it is created.
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            VpnPeer other = TestResources.peer("mesh-worker-2", "mesh", "worker-2", WireGuardKey.generatePrivate().publicKey().toBase64());
-            other.getSpec().nodeName = "worker-2";
-            while (true) {
-                try {
-                    agent.resource(other).inNamespace(NS).dryRun().create();
-                } catch (KubernetesClientException e) {
-                    if (e.getMessage().contains("only write the VpnPeer of the node it runs on")) {
-                        break;
-                    }
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("the ValidatingAdmissionPolicy never denied another node's VpnPeer");
-                }
-                Thread.sleep(200);
-            }
-            assertThat(agent.resource(own).inNamespace(NS).create().getMetadata().getUid()).isNotBlank();
-            assertThatThrownBy(() -> agent.resource(other).inNamespace(NS).create())
-                    .hasMessageContaining("an agent may only write the VpnPeer of the node it runs on");
-            assertThatThrownBy(() -> agent.secrets().inNamespace(NS).list()).as("agents cannot read Secrets")
+        String ns = "chart-plain";
+        Manifests.createNamespace(client, ns);
+        List<HasMetadata> items = Manifests.load(client, run(helm().toString(), "template", "plain", CHART.toString(), "--namespace", ns));
+        assertThat(Manifests.names(items)).as("no Node parameters needed without nodeIdLabel")
+                .doesNotContain("ValidatingAdmissionPolicy/plain-agent-node-id");
+        Manifests.applyDryRunThenForReal(client, ns, items);
+        try (KubernetesClient agent = agentOn(ns, "plain-agent", "worker-1"); KubernetesClient otherAgent = agentOn(ns, "plain-agent", "worker-2")) {
+            eventuallyDenied(agent, ns, peer("mesh-worker-2", "mesh", "worker-2", "worker-2"), "an agent may only write the VpnPeer of the node it runs on");
+            // The identity attack: its own nodeName, a well-formed name, another node's id (public keys are public).
+            // Let through, the older VpnPeer wins the duplicate and the real worker-2 is locked out.
+            eventuallyDenied(agent, ns, peer("mesh-worker-2", "mesh", "worker-2", "worker-1"), "an agent may only publish its own node id");
+            eventuallyDenied(agent, ns, peer("squatted", "mesh", "worker-1", "worker-1"), "an agent's VpnPeer must be named <network>-<nodeId>");
+
+            VpnPeer own = peer("mesh-worker-1", "mesh", "worker-1", "worker-1");
+            assertThat(agent.resource(own).inNamespace(ns).create().getMetadata().getUid()).isNotBlank();
+            assertThatThrownBy(() -> agent.secrets().inNamespace(ns).list()).as("agents cannot read Secrets")
                     .isInstanceOf(KubernetesClientException.class);
             // worker-1's own updates pass; worker-2 cannot take worker-1's VpnPeer over by naming itself in it.
             own.getSpec().endpoint = "192.0.2.1:51820";
             own.getMetadata().setManagedFields(null);
-            agent.resource(own).inNamespace(NS).serverSideApply();
-            VpnPeer hijack = TestResources.peer("mesh-worker-1", "mesh", "worker-1", WireGuardKey.generatePrivate().publicKey().toBase64());
-            hijack.getSpec().nodeName = "worker-2";
-            assertThatThrownBy(() -> otherAgent.resource(hijack).inNamespace(NS).forceConflicts().serverSideApply())
+            agent.resource(own).inNamespace(ns).serverSideApply();
+            VpnPeer hijack = peer("mesh-worker-1", "mesh", "worker-1", "worker-2");
+            assertThatThrownBy(() -> otherAgent.resource(hijack).inNamespace(ns).forceConflicts().serverSideApply())
                     .hasMessageContaining("an agent may not change the VpnPeer of another node");
+            // Someone else's identity is unaffected: the admin may still write any VpnPeer.
+            assertThat(client.resource(peer("mesh-edge-9", "mesh", "edge-9", "worker-2")).inNamespace(ns).dryRun().create()).isNotNull();
         }
+    }
+
+    /**
+     * Issue 15 §3, with agent.nodeIdLabel: the policy reads the agent's own Node (the Nodes are its parameters)
+     * and admits only the node id that Node's label carries; a Node without the label publishes nothing.
+     */
+    @Test
+    void withANodeIdLabelAnAgentMayPublishOnlyItsNodesLabelledId() throws Exception {
+        String label = "node-restriction.kubernetes.io/vpn-node-id";
+        String ns = "chart-labelled";
+        Manifests.createNamespace(client, ns);
+        Map<String, String> ids = Map.of("chart-node-a", "edge-a", "chart-node-b", "edge-b");
+        ids.forEach((node, id) -> client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName(node)
+                .addToLabels(label, id).endMetadata().build()).serverSideApply());
+        client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName("chart-node-c").endMetadata().build())
+                .serverSideApply();
+        List<HasMetadata> items = Manifests.load(client, run(helm().toString(), "template", "labelled", CHART.toString(), "--namespace", ns,
+                "--set", "agent.nodeIdLabel=" + label));
+        assertThat(Manifests.names(items)).contains("ValidatingAdmissionPolicy/labelled-agent-node-id",
+                "ValidatingAdmissionPolicyBinding/labelled-agent-node-id");
+        Manifests.applyDryRunThenForReal(client, ns, items);
+        try (KubernetesClient a = agentOn(ns, "labelled-agent", "chart-node-a"); KubernetesClient c = agentOn(ns, "labelled-agent", "chart-node-c")) {
+            String denied = "an agent may only publish its own node id (spec.nodeId must be the value of its node's label " + label + ")";
+            eventuallyDenied(a, ns, peer("mesh-edge-b", "mesh", "edge-b", "chart-node-a"), denied);
+            eventuallyDenied(a, ns, peer("mesh-chart-node-a", "mesh", "chart-node-a", "chart-node-a"), denied);
+            eventuallyDenied(c, ns, peer("mesh-chart-node-c", "mesh", "chart-node-c", "chart-node-c"), denied);
+            assertThat(a.resource(peer("mesh-edge-a", "mesh", "edge-a", "chart-node-a")).inNamespace(ns).create().getMetadata().getUid())
+                    .isNotBlank();
+        } finally {
+            ids.keySet().forEach(n -> client.nodes().withName(n).delete());
+            client.nodes().withName("chart-node-c").delete();
+        }
+    }
+
+    @Test
+    void schemaRejectsALabelThatIsNotALabelKey() throws Exception {
+        // The label is written into the policy's CEL: a quote must not get that far.
+        assertThat(Manifests.templateFailing(NS, "agent.nodeIdLabel=x\" || true || \"y").output()).contains("nodeIdLabel");
+        assertThat(Manifests.templateFailing(NS, "agent.transportLabel=has space").output()).contains("transportLabel");
+    }
+
+    /** Issue 15 §5: every pod is locked down; the agent, on the host's network, listens on the node's address only. */
+    @Test
+    void podsAreLockedDownAndMetricsAreNotOpenToAll() throws Exception {
+        List<HasMetadata> items = Manifests.load(client, Manifests.template(NS, ALL_ON));
+        var agentPod = find(items, io.fabric8.kubernetes.api.model.apps.DaemonSet.class, "vpn-agent").getSpec().getTemplate().getSpec();
+        assertThat(agentPod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+        Container agent = agentPod.getContainers().get(0);
+        assertThat(agent.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(agent.getSecurityContext().getPrivileged()).isFalse();
+        assertThat(agent.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(agent.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(agent.getSecurityContext().getCapabilities().getAdd()).containsExactlyInAnyOrder("NET_ADMIN", "NET_BIND_SERVICE");
+        assertThat(agent.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("HTTP_BIND");
+            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.hostIP");
+        });
+        for (String name : List.of("vpn-operator", "vpn-proxy")) {
+            var pod = find(items, Deployment.class, name).getSpec().getTemplate().getSpec();
+            assertThat(pod.getSecurityContext().getSeccompProfile().getType()).as(name).isEqualTo("RuntimeDefault");
+            assertThat(pod.getContainers().get(0).getSecurityContext().getReadOnlyRootFilesystem()).as(name).isTrue();
+            assertThat(pod.getContainers().get(0).getSecurityContext().getCapabilities().getDrop()).as(name).containsExactly("ALL");
+        }
+        // Metrics ports: reachable from the release's namespace only, unless metrics.allowFrom says otherwise.
+        for (String name : List.of("vpn-operator", "vpn-proxy")) {
+            var policy = find(items, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class, name);
+            int metricsPort = name.equals("vpn-proxy") ? 9102 : 8080;
+            assertThat(policy.getSpec().getIngress()).filteredOn(r -> r.getPorts().stream().anyMatch(p -> p.getPort().getIntVal() == metricsPort))
+                    .as(name).singleElement().satisfies(r -> assertThat(r.getFrom()).singleElement().satisfies(peer -> {
+                        assertThat(peer.getPodSelector()).isNotNull();
+                        assertThat(peer.getNamespaceSelector()).isNull();
+                    }));
+        }
+        var allowed = Manifests.load(client, Manifests.template(NS, "metrics.allowFrom[0].namespaceSelector.matchLabels.team=monitoring"));
+        assertThat(find(allowed, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class, "vpn-operator").getSpec().getIngress())
+                .singleElement().satisfies(r -> assertThat(r.getFrom()).singleElement()
+                        .satisfies(peer -> assertThat(peer.getNamespaceSelector().getMatchLabels()).containsEntry("team", "monitoring")));
     }
 }

@@ -62,5 +62,6 @@ public class VpnPeerSpec {
 
     @Size(max = 253)
     @JsonPropertyDescription("Kubernetes node that runs this peer's agent, if any.")
+    @ValidationRule(value = ApiPatterns.DNS_SUBDOMAIN_RULE, message = "nodeName must be a Kubernetes node name: lowercase letters, digits, '-' and '.'")
     public String nodeName;
 }
