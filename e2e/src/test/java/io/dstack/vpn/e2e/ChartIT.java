@@ -372,6 +372,30 @@ class ChartIT {
         assertThat(Manifests.templateFailing(NS, "agent.transportLabel=has space").output()).contains("transportLabel");
     }
 
+    /**
+     * Issue 15 §1, the network side: with operator.networkPolicy.restrictEgress the operator may reach only the
+     * API server, DNS, public addresses minus every range the operator itself refuses (so DNS rebinding to an
+     * internal address is dropped too), and the CIDRs of rpcAllowList.
+     */
+    @Test
+    void theOperatorsEgressExceptsEveryRangeTheOperatorRefuses() throws Exception {
+        assertThat(Manifests.templateFailing(NS, "operator.networkPolicy.restrictEgress=true").output()).contains("apiServerCIDRs");
+        var policy = find(Manifests.load(client, Manifests.template(NS, "operator.networkPolicy.restrictEgress=true",
+                "operator.networkPolicy.apiServerCIDRs={10.96.0.1/32}", "operator.rpcAllowList={172.18.0.1/32,geth.chain.svc}",
+                "operator.rpcDenyCidrs={34.118.224.0/20}")), io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class, "vpn-operator");
+        assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Ingress", "Egress");
+        List<String> excepted = policy.getSpec().getEgress().stream().flatMap(r -> r.getTo().stream())
+                .filter(p -> p.getIpBlock() != null && !p.getIpBlock().getExcept().isEmpty())
+                .flatMap(p -> p.getIpBlock().getExcept().stream()).toList();
+        assertThat(excepted).containsAll(io.dstack.vpn.chain.rpc.RpcDestinations.INTERNAL_CIDRS).contains("34.118.224.0/20");
+        List<String> allowed = policy.getSpec().getEgress().stream().flatMap(r -> r.getTo().stream())
+                .filter(p -> p.getIpBlock() != null && p.getIpBlock().getExcept().isEmpty()).map(p -> p.getIpBlock().getCidr()).toList();
+        assertThat(allowed).containsExactlyInAnyOrder("10.96.0.1/32", "172.18.0.1/32");
+        Manifests.applyDryRunThenForReal(client, NS, List.of(policy));
+        assertThat(find(Manifests.load(client, Manifests.template(NS)), io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class,
+                "vpn-operator").getSpec().getEgress()).as("egress is opt-in").isNullOrEmpty();
+    }
+
     /** Issue 15 §5: every pod is locked down; the agent, on the host's network, listens on the node's address only. */
     @Test
     void podsAreLockedDownAndMetricsAreNotOpenToAll() throws Exception {

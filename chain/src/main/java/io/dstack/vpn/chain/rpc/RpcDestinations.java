@@ -16,12 +16,15 @@ import java.util.Locale;
  * CIDRs and host names lets a node run in-cluster; see docs/adr/0010-rpc-destinations.md.
  */
 public final class RpcDestinations {
-    /** Ranges denied unless allowed: what a URL must not reach from inside a cluster. */
-    static final List<AddressRange> INTERNAL = List.of(
+    /**
+     * Ranges denied unless allowed: what a URL must not reach from inside a cluster. The chart's egress
+     * NetworkPolicy for the operator excepts the same ranges (ChartIT compares them).
+     */
+    public static final List<String> INTERNAL_CIDRS = List.of(
             "0.0.0.0/8", "127.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
             "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
-            "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "64:ff9b:1::/48")
-            .stream().map(AddressRange::parse).toList();
+            "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "64:ff9b:1::/48");
+    static final List<AddressRange> INTERNAL = INTERNAL_CIDRS.stream().map(AddressRange::parse).toList();
     /** Name suffixes of cluster DNS and of names that only mean something locally. */
     static final List<String> INTERNAL_SUFFIXES = List.of(".svc", ".cluster.local", ".local", ".localhost", ".internal",
             ".localdomain", ".home.arpa");
