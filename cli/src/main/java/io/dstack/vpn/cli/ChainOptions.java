@@ -9,19 +9,21 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.chain.contract.AccessContract;
-import io.dstack.vpn.chain.contract.ContractWriter;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcException;
 import io.dstack.vpn.chain.rpc.RpcListener;
 import picocli.CommandLine.Option;
 
 /**
- * Where the contract is: flags, the environment (DSTACK_RPC_URL, DSTACK_CONTRACT, DSTACK_CHAIN_ID), or a
- * VpnNetwork in the cluster ({@code --vpn-network}), in that order. Checks the chain id before anything else.
+ * Where the contract is and how to reach it. The admin's own settings come from flags, then the environment
+ * (DSTACK_RPC_URL, DSTACK_CONTRACT, DSTACK_CHAIN_ID); {@link ReadChainOptions} may fill gaps from a VpnNetwork,
+ * {@link WriteChainOptions} never does. Checks the chain id and the contract before anything else.
  */
-public class ChainOptions {
+abstract class ChainOptions {
+    /** The default chain id: Base mainnet. */
+    static final long BASE_CHAIN_ID = 8453;
+
     @Option(names = "--rpc-url", description = "JSON-RPC endpoint (repeatable; env DSTACK_RPC_URL, comma-separated)")
     List<String> rpcUrls = new ArrayList<>();
 
@@ -31,21 +33,30 @@ public class ChainOptions {
     @Option(names = "--chain-id", description = "expected chain id (env DSTACK_CHAIN_ID; default 8453, Base)")
     Long chainId;
 
-    @Option(names = "--vpn-network", description = "take RPC URLs, contract and chain id from this VpnNetwork")
-    String vpnNetwork;
-
     private RpcClient rpc;
-    /** The network's first block, when the settings came from a VpnNetwork (list starts there). */
-    Long networkFromBlock;
+    private Resolved resolved;
 
     record Resolved(List<String> rpcUrls, String contract, long chainId) {
     }
 
-    Resolved resolve(DstackVpn root) {
+    /** What the admin said, by flag or variable; empty or null where neither did. */
+    record Own(List<String> rpcUrls, String contract, Long chainId) {
+    }
+
+    /** The settings this command works with, from {@link #own} and whatever else the kind of command allows. */
+    abstract Resolved resolve(DstackVpn root);
+
+    Resolved resolved(DstackVpn root) {
+        if (resolved == null) {
+            resolved = resolve(root);
+        }
+        return resolved;
+    }
+
+    Own own(Map<String, String> env) {
         List<String> urls = new ArrayList<>(rpcUrls);
         String c = contract;
         Long id = chainId;
-        Map<String, String> env = root.env;
         if (urls.isEmpty() && !blank(env.get("DSTACK_RPC_URL"))) {
             Arrays.stream(env.get("DSTACK_RPC_URL").split(",")).map(String::strip).filter(s -> !s.isEmpty()).forEach(urls::add);
         }
@@ -59,42 +70,18 @@ public class ChainOptions {
                 throw new CliException(ExitCodes.CONFIG, "DSTACK_CHAIN_ID '" + env.get("DSTACK_CHAIN_ID") + "' is not a number");
             }
         }
-        if (vpnNetwork != null && (urls.isEmpty() || c == null || id == null)) {
-            VpnNetwork n = root.kube().resources(VpnNetwork.class).inNamespace(root.namespace()).withName(vpnNetwork).get();
-            if (n == null) {
-                throw new CliException(ExitCodes.NOT_FOUND, "VpnNetwork " + vpnNetwork + " not found in namespace " + root.namespace());
-            }
-            if (n.getSpec().access.chain == null) {
-                throw new CliException(ExitCodes.CONFIG, "VpnNetwork " + vpnNetwork + " does not use the chain as its access source");
-            }
-            var chain = n.getSpec().access.chain;
-            if (urls.isEmpty() && chain.rpcUrls != null) {
-                urls.addAll(chain.rpcUrls);
-            }
-            if (urls.isEmpty() && chain.rpcUrlsSecretRef != null) {
-                var secret = root.kube().secrets().inNamespace(root.namespace()).withName(chain.rpcUrlsSecretRef.name).get();
-                String encoded = secret == null || secret.getData() == null ? null : secret.getData().get(chain.rpcUrlsSecretRef.key);
-                if (encoded == null) {
-                    throw new CliException(ExitCodes.CONFIG, "Secret " + chain.rpcUrlsSecretRef.name + " has no key " + chain.rpcUrlsSecretRef.key);
-                }
-                Arrays.stream(new String(java.util.Base64.getDecoder().decode(encoded), java.nio.charset.StandardCharsets.UTF_8).split("[\\n,]"))
-                        .map(String::strip).filter(u -> !u.isEmpty()).forEach(urls::add);
-            }
-            networkFromBlock = chain.fromBlock;
-            if (c == null) {
-                c = chain.contractAddress;
-            }
-            if (id == null) {
-                id = chain.chainId;
-            }
-        }
+        return new Own(urls, c, id);
+    }
+
+    /** Refuses what is still missing; {@code where} says where else it could have come from. */
+    static Resolved complete(List<String> urls, String c, Long id, String where) {
         if (urls.isEmpty()) {
-            throw new CliException(ExitCodes.CONFIG, "no RPC endpoint: pass --rpc-url, set DSTACK_RPC_URL, or name a --vpn-network");
+            throw new CliException(ExitCodes.CONFIG, "no RPC endpoint: pass --rpc-url or set DSTACK_RPC_URL" + where);
         }
         if (c == null) {
-            throw new CliException(ExitCodes.CONFIG, "no contract: pass --contract, set DSTACK_CONTRACT, or name a --vpn-network");
+            throw new CliException(ExitCodes.CONFIG, "no contract: pass --contract or set DSTACK_CONTRACT" + where);
         }
-        return new Resolved(urls, Inputs.address("contract", c), id == null ? 8453 : id);
+        return new Resolved(urls, Inputs.address("contract", c), id == null ? BASE_CHAIN_ID : id);
     }
 
     /** An empty variable counts as unset. */
@@ -105,7 +92,7 @@ public class ChainOptions {
     /** An RPC client after checking that the endpoint serves the expected chain. */
     RpcClient rpc(DstackVpn root) {
         if (rpc == null) {
-            Resolved r = resolve(root);
+            Resolved r = resolved(root);
             rpc = new RpcClient(r.rpcUrls(), Duration.ofSeconds(10), 4, Duration.ofMillis(250), Duration.ofSeconds(2), RpcListener.NONE);
             long served;
             try {
@@ -127,34 +114,12 @@ public class ChainOptions {
     }
 
     String contract(DstackVpn root) {
-        return resolve(root).contract();
+        return resolved(root).contract();
     }
 
     String call(DstackVpn root, String data) {
         JsonNode r = rpc(root).call("eth_call", Map.of("to", contract(root), "data", data), "latest");
         return r.asText();
-    }
-
-    /** A writer with the contract owner's key from PRIVATE_KEY; refuses early when that key is not the owner. */
-    ContractWriter ownerWriter(DstackVpn root) {
-        String key = root.env.get("PRIVATE_KEY");
-        if (key == null || key.isBlank()) {
-            throw new CliException(ExitCodes.CONFIG, "PRIVATE_KEY is not set: export the contract owner's key to mint or revoke");
-        }
-        RpcClient client = rpc(root);
-        long id = resolve(root).chainId();
-        ContractWriter writer;
-        try {
-            writer = new ContractWriter(client, key.strip(), id, Duration.ofMinutes(2));
-        } catch (RuntimeException e) {
-            // Never echo the key, not even a bad one.
-            throw new CliException(ExitCodes.CONFIG, "PRIVATE_KEY is not a valid private key (64 hex digits)");
-        }
-        String owner = AccessContract.decodeAddress(call(root, AccessContract.owner()));
-        if (!owner.equalsIgnoreCase(writer.address())) {
-            throw new CliException(ExitCodes.CONFIG, "PRIVATE_KEY belongs to " + writer.address() + ", but the contract owner is " + owner);
-        }
-        return writer;
     }
 
     AccessContract.TokenState token(DstackVpn root, BigInteger id) {

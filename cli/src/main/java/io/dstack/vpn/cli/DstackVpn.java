@@ -3,6 +3,7 @@ package io.dstack.vpn.cli;
 import java.io.PrintWriter;
 import java.util.Map;
 
+import io.dstack.vpn.chain.contract.FeeLimitExceededException;
 import io.dstack.vpn.chain.rpc.RpcException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Spec;
                 RevokeCommand.class, StatusCommand.class, ConfigCommand.class, PendingCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:a check answered no (verify)", "2:invalid usage or input",
-                "3:configuration (PRIVATE_KEY, chain id, not the owner, no RPC/contract)",
+                "3:configuration (signing key or its file's permissions, fee cap, chain id, not the owner, no RPC/contract, VpnNetwork disagrees)",
                 "4:chain or cluster unreachable, or the transaction failed", "5:not found"})
 public class DstackVpn {
     @Spec
@@ -56,6 +57,9 @@ public class DstackVpn {
             if (e instanceof CliException c) {
                 code = c.exitCode();
                 message = c.getMessage();
+            } else if (e instanceof FeeLimitExceededException f) {
+                code = ExitCodes.CONFIG;
+                message = "fee cap: " + f.getMessage() + "; nothing was signed (raise --max-fee-gwei or --max-gas if this is expected)";
             } else if (e instanceof RpcException r) {
                 code = ExitCodes.UNAVAILABLE; // unreachable after retries, or the node refused the call
                 message = "chain: " + r.getMessage();

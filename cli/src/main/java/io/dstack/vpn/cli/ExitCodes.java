@@ -7,7 +7,10 @@ public final class ExitCodes {
     public static final int NO = 1;
     /** Bad usage or invalid input (address, key, node id): nothing was sent. */
     public static final int USAGE = 2;
-    /** Configuration: missing PRIVATE_KEY, wrong chain id, not the contract owner, no contract or RPC given. */
+    /**
+     * Configuration: no signing key or a key file others can read, a fee over the cap, wrong chain id, not the
+     * contract owner, no contract or RPC given, a VpnNetwork that disagrees with the admin's settings.
+     */
     public static final int CONFIG = 3;
     /** The chain or the cluster could not be reached, or a transaction failed. */
     public static final int UNAVAILABLE = 4;

@@ -14,7 +14,7 @@ class InfoCommand implements Callable<Integer> {
     @ParentCommand
     DstackVpn root;
     @Mixin
-    ChainOptions chain;
+    ReadChainOptions chain;
 
     @Parameters(index = "0", paramLabel = "NODE_ID|TOKEN_ID")
     String what;

@@ -23,7 +23,7 @@ class ListCommand implements Callable<Integer> {
     @ParentCommand
     DstackVpn root;
     @Mixin
-    ChainOptions chain;
+    ReadChainOptions chain;
 
     @Option(names = "--from-block", description = "the contract's deployment block (default: the VpnNetwork's fromBlock, else 0)")
     Long fromBlock;
@@ -42,7 +42,7 @@ class ListCommand implements Callable<Integer> {
         if (owner != null) {
             Inputs.address("owner", owner);
         }
-        var resolved = chain.resolve(root);
+        var resolved = chain.resolved(root);
         long from = fromBlock != null ? fromBlock : chain.networkFromBlock != null ? chain.networkFromBlock : 0;
         AccessRegistry registry = new AccessRegistry();
         ChainFollower follower = new ChainFollower(chain.rpc(root), FollowerConfig.of(resolved.contract(), resolved.chainId(), from,

@@ -11,12 +11,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "register", description = "Mint the access NFT for a node (contract owner's key from PRIVATE_KEY); waits for the receipt.")
+@Command(name = "register", description = {"Mint the access NFT for a node with the contract owner's key; waits for the receipt.",
+        "Key: --private-key-file, --keystore, or env PRIVATE_KEY. RPC endpoint, contract and chain id: flags or DSTACK_* variables only."})
 class RegisterCommand implements java.util.concurrent.Callable<Integer> {
     @ParentCommand
     DstackVpn root;
     @Mixin
-    ChainOptions chain;
+    WriteChainOptions chain;
 
     @Parameters(index = "0", paramLabel = "OWNER", description = "address that will hold the token")
     String owner;

@@ -9,12 +9,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "revoke", description = "Revoke a token (contract owner's key from PRIVATE_KEY): every node drops the peer at the next block it sees.")
+@Command(name = "revoke", description = {"Revoke a token with the contract owner's key: every node drops the peer at the next block it sees.",
+        "Key: --private-key-file, --keystore, or env PRIVATE_KEY. RPC endpoint, contract and chain id: flags or DSTACK_* variables only."})
 class RevokeCommand implements Callable<Integer> {
     @ParentCommand
     DstackVpn root;
     @Mixin
-    ChainOptions chain;
+    WriteChainOptions chain;
 
     @Parameters(index = "0", paramLabel = "TOKEN_ID")
     String tokenId;

@@ -20,7 +20,7 @@ class VerifyCommand implements Callable<Integer> {
     @ParentCommand
     DstackVpn root;
     @Mixin
-    ChainOptions chain;
+    ReadChainOptions chain;
 
     @Parameters(index = "0", paramLabel = "ADDRESS")
     String address;

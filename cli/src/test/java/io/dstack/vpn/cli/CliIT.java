@@ -16,6 +16,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.web3j.crypto.Credentials;
+import org.web3j.crypto.WalletUtils;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -99,6 +101,26 @@ class CliIT {
         return WireGuardKey.generatePrivate().publicKey().toBase64();
     }
 
+    static JsonNode rpc(Anvil chain, String method, String params) throws Exception {
+        return JSON.readTree(chain.rpc(method, params)).get("result");
+    }
+
+    /** The type of a mined transaction: 0x2 for EIP-1559, 0x0 for legacy. */
+    static String txType(Anvil chain, String hash) throws Exception {
+        return rpc(chain, "eth_getTransactionByHash", "[\"" + hash + "\"]").get("type").asText();
+    }
+
+    static String nonce(String account) throws Exception {
+        return rpc(anvil, "eth_getTransactionCount", "[\"" + account + "\", \"pending\"]").asText();
+    }
+
+    static Path secretFile(Path dir, String name, String content, String permissions) throws Exception {
+        Path f = dir.resolve(name);
+        Files.writeString(f, content);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(permissions));
+        return f;
+    }
+
     @Test
     void keygenWritesA0600FileAndPrintsOnlyThePublicKey(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("node.key");
@@ -120,6 +142,7 @@ class CliIT {
         assertThat(reg.code()).as(reg.err()).isZero();
         String tokenId = reg.json().get("tokenId").asText();
         assertThat(reg.json().get("transaction").asText()).startsWith("0x");
+        assertThat(txType(anvil, reg.json().get("transaction").asText())).as("EIP-1559 on a chain with a base fee").isEqualTo("0x2");
 
         assertThat(run("verify", Anvil.ACCOUNT_1, "node-r").code()).isEqualTo(ExitCodes.OK);
         assertThat(run("verify", Anvil.ACCOUNT_2, "node-r").code()).isEqualTo(ExitCodes.NO);
@@ -133,9 +156,10 @@ class CliIT {
         assertThat(list.code()).isZero();
         assertThat(list.out()).contains("TOKENID").contains("node-r").contains(k);
 
-        Run revoke = asOwner("revoke", tokenId, "-o", "yaml");
+        Run revoke = asOwner("revoke", tokenId, "-o", "json");
         assertThat(revoke.code()).as(revoke.err()).isZero();
-        assertThat(revoke.out()).contains("revoked: true");
+        assertThat(revoke.json().get("revoked").asBoolean()).isTrue();
+        assertThat(txType(anvil, revoke.json().get("transaction").asText())).isEqualTo("0x2");
         assertThat(run("verify", Anvil.ACCOUNT_1, "node-r").code()).isEqualTo(ExitCodes.NO);
         assertThat(run("list", "--active").out()).doesNotContain("node-r");
         Run again = asOwner("revoke", tokenId);
@@ -208,8 +232,8 @@ class CliIT {
         assertThat(pending.out()).contains("edge-tee-1").contains("tee-1").contains("NoToken")
                 .contains("dstack-vpn register <holder> --peer edge-tee-1 --vpn-network edge -n " + NS);
 
-        Run byPeer = run(Map.of("PRIVATE_KEY", Anvil.PRIVATE_KEY_0, "DSTACK_RPC_URL", "", "DSTACK_CONTRACT", ""),
-                "register", Anvil.ACCOUNT_1, "--peer", "edge-tee-1", "--vpn-network", "edge", "-n", NS, "-o", "json");
+        // The VpnNetwork names the same contract and chain id as the admin's own settings, so it passes the check.
+        Run byPeer = asOwner("register", Anvil.ACCOUNT_1, "--peer", "edge-tee-1", "--vpn-network", "edge", "-n", NS, "-o", "json");
         assertThat(byPeer.code()).as(byPeer.err()).isZero();
         assertThat(byPeer.json().get("nodeId").asText()).isEqualTo("tee-1");
         assertThat(byPeer.json().get("publicKey").asText()).isEqualTo(k);
@@ -228,6 +252,125 @@ class CliIT {
                 .contains("Endpoint = 203.0.113.1:51820").contains("AllowedIPs = 10.55.0.1/32")
                 .contains("PrivateKey = <the node's private key>");
         assertThat(run("config", "nobody", "--vpn-network", "edge", "-n", NS).code()).isEqualTo(ExitCodes.NOT_FOUND);
+    }
+
+    @Test
+    void aKeyFileOrAKeystoreSignsWithoutPrivateKeyInTheEnvironment(@TempDir Path dir) throws Exception {
+        Path keyFile = secretFile(dir, "owner.key", Anvil.PRIVATE_KEY_0 + "\n", "rw-------");
+        Run byFile = run("register", Anvil.ACCOUNT_1, "node-f", "--public-key", key(), "--private-key-file", keyFile.toString(), "-o", "json");
+        assertThat(byFile.code()).as(byFile.err()).isZero();
+
+        String keystore = WalletUtils.generateWalletFile("pw", Credentials.create(Anvil.PRIVATE_KEY_0).getEcKeyPair(), dir.toFile(), false);
+        Path password = secretFile(dir, "keystore.pw", "pw\n", "rw-------");
+        Run byKeystore = run("revoke", byFile.json().get("tokenId").asText(), "--keystore", dir.resolve(keystore).toString(),
+                "--keystore-password-file", password.toString(), "-o", "json");
+        assertThat(byKeystore.code()).as(byKeystore.err()).isZero();
+        assertThat(byKeystore.json().get("revoked").asBoolean()).isTrue();
+
+        // The file wins over PRIVATE_KEY: a non-owner key in the environment does not matter.
+        Run fileFirst = run(Map.of("PRIVATE_KEY", Anvil.PRIVATE_KEY_1), "register", Anvil.ACCOUNT_1, "node-f2", "--public-key", key(),
+                "--private-key-file", keyFile.toString());
+        assertThat(fileFirst.code()).as(fileFirst.err()).isZero();
+    }
+
+    @Test
+    void aKeyFileOthersCanReadIsRefusedAndNoKeyReachesStderr(@TempDir Path dir) throws Exception {
+        String before = nonce(Anvil.ACCOUNT_0);
+        Path open = secretFile(dir, "open.key", Anvil.PRIVATE_KEY_0, "rw-r--r--");
+        Run refused = run("register", Anvil.ACCOUNT_1, "node-p", "--public-key", key(), "--private-key-file", open.toString());
+        assertThat(refused.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(refused.err()).contains("accessible to group or others").contains("chmod 600 " + open)
+                .doesNotContain(Anvil.PRIVATE_KEY_0.substring(2));
+
+        String almostAKey = Anvil.PRIVATE_KEY_1.substring(0, 60) + "zz";
+        Path bad = secretFile(dir, "bad.key", almostAKey, "rw-------");
+        Run badKey = run("register", Anvil.ACCOUNT_1, "node-p", "--public-key", key(), "--private-key-file", bad.toString());
+        assertThat(badKey.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(badKey.err()).contains("does not hold a private key").doesNotContain(almostAKey.substring(2, 20));
+        Run badEnv = run(Map.of("PRIVATE_KEY", almostAKey), "register", Anvil.ACCOUNT_1, "node-p", "--public-key", key());
+        assertThat(badEnv.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(badEnv.err()).doesNotContain(almostAKey.substring(2, 20));
+        assertThat(nonce(Anvil.ACCOUNT_0)).as("nothing was sent").isEqualTo(before);
+    }
+
+    @Test
+    void theFeeCapRefusesBeforeAnythingIsSigned() throws Exception {
+        String before = nonce(Anvil.ACCOUNT_0);
+        // Congestion (or an endpoint that lies): a 100 gwei base fee is twenty times the default cap of 5 gwei.
+        rpc(anvil, "anvil_setNextBlockBaseFeePerGas", "[\"0x174876e800\"]");
+        rpc(anvil, "anvil_mine", "[\"0x1\"]");
+        try {
+            Run congested = asOwner("register", Anvil.ACCOUNT_1, "node-fee", "--public-key", key());
+            assertThat(congested.code()).as(congested.err()).isEqualTo(ExitCodes.CONFIG);
+            assertThat(congested.err()).contains("fee cap").contains("above the fee cap of 5 gwei").contains("nothing was signed");
+        } finally {
+            rpc(anvil, "anvil_setNextBlockBaseFeePerGas", "[\"0x3b9aca00\"]");
+            rpc(anvil, "anvil_mine", "[\"0x1\"]");
+        }
+        Run tinyCap = asOwner("register", Anvil.ACCOUNT_1, "node-fee", "--public-key", key(), "--max-fee-gwei", "0.000001");
+        assertThat(tinyCap.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(tinyCap.err()).contains("above the fee cap of 0.000001 gwei");
+        Run tinyGas = asOwner("register", Anvil.ACCOUNT_1, "node-fee", "--public-key", key(), "--max-gas", "21000");
+        assertThat(tinyGas.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(tinyGas.err()).contains("above the gas cap of 21000");
+        assertThat(nonce(Anvil.ACCOUNT_0)).as("nothing was sent").isEqualTo(before);
+
+        Run withinCap = asOwner("register", Anvil.ACCOUNT_1, "node-fee", "--public-key", key(), "--max-fee-gwei", "3", "-o", "json");
+        assertThat(withinCap.code()).as(withinCap.err()).isZero();
+        JsonNode tx = rpc(anvil, "eth_getTransactionByHash", "[\"" + withinCap.json().get("transaction").asText() + "\"]");
+        assertThat(new java.math.BigInteger(tx.get("maxFeePerGas").asText().substring(2), 16)).isLessThanOrEqualTo(new java.math.BigInteger("3000000000"));
+    }
+
+    @Test
+    void withoutABaseFeeTheTransactionIsLegacy() throws Exception {
+        try (PreLondonProxy preLondon = new PreLondonProxy(anvil.rpcUrl())) {
+            Run reg = run(Map.of("PRIVATE_KEY", Anvil.PRIVATE_KEY_0, "DSTACK_RPC_URL", preLondon.url()),
+                    "register", Anvil.ACCOUNT_1, "node-l", "--public-key", key(), "-o", "json");
+            assertThat(reg.code()).as(reg.err()).isZero();
+            assertThat(txType(anvil, reg.json().get("transaction").asText())).isEqualTo("0x0");
+        }
+    }
+
+    @Test
+    void commandsThatSignTakeNothingFromTheCluster() throws Exception {
+        // Whoever can edit a VpnNetwork chooses what it says: here an endpoint, a contract and a chain id.
+        network("hostile-endpoint", List.of(anvil.rpcUrl()), contract, Anvil.BASE_CHAIN_ID);
+        network("other-chain", List.of("http://127.0.0.1:1/"), contract, 1L);
+        network("other-contract", List.of("http://127.0.0.1:1/"), "0x000000000000000000000000000000000000dEaD", Anvil.BASE_CHAIN_ID);
+        Map<String, String> noEndpoint = Map.of("PRIVATE_KEY", Anvil.PRIVATE_KEY_0, "DSTACK_RPC_URL", "", "DSTACK_CONTRACT", "");
+
+        Run noRpc = run(noEndpoint, "register", Anvil.ACCOUNT_1, "node-h", "--public-key", key(), "--vpn-network", "hostile-endpoint", "-n", NS);
+        assertThat(noRpc.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(noRpc.err()).contains("no RPC endpoint").contains("never take it from the cluster");
+        Run noContract = run(Map.of("PRIVATE_KEY", Anvil.PRIVATE_KEY_0, "DSTACK_CONTRACT", ""), "revoke", "1", "--vpn-network",
+                "hostile-endpoint", "-n", NS);
+        assertThat(noContract.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(noContract.err()).contains("no contract");
+
+        Run otherChain = asOwner("register", Anvil.ACCOUNT_1, "node-h", "--public-key", key(), "--vpn-network", "other-chain", "-n", NS);
+        assertThat(otherChain.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(otherChain.err()).contains("VpnNetwork other-chain names chain id 1, but yours").contains("is 8453");
+        Run otherContract = asOwner("register", Anvil.ACCOUNT_1, "node-h", "--public-key", key(), "--vpn-network", "other-contract", "-n", NS);
+        assertThat(otherContract.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(otherContract.err()).contains("VpnNetwork other-contract names contract 0x000000000000000000000000000000000000dEaD");
+
+        // Commands that only read may still take everything from the VpnNetwork.
+        Run read = run(Map.of("DSTACK_RPC_URL", "", "DSTACK_CONTRACT", ""), "verify", Anvil.ACCOUNT_1, "no-such-node", "--vpn-network",
+                "hostile-endpoint", "-n", NS);
+        assertThat(read.code()).as(read.err()).isEqualTo(ExitCodes.NO);
+    }
+
+    static void network(String name, List<String> rpcUrls, String contractAddress, Long chainId) {
+        VpnNetwork net = new VpnNetwork();
+        net.setMetadata(new ObjectMetaBuilder().withName(name).build());
+        net.setSpec(new VpnNetworkSpec());
+        net.getSpec().cidr = "10.56.0.0/24";
+        net.getSpec().access = new AccessSource();
+        net.getSpec().access.chain = new ChainAccess();
+        net.getSpec().access.chain.rpcUrls = rpcUrls;
+        net.getSpec().access.chain.contractAddress = contractAddress;
+        net.getSpec().access.chain.chainId = chainId;
+        kube.resource(net).inNamespace(NS).serverSideApply();
     }
 
     @Test

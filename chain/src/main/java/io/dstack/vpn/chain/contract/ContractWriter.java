@@ -19,6 +19,9 @@ import io.dstack.vpn.chain.rpc.RpcException;
  * and waits for the receipt. Used by the admin CLI and the tests; the operator never has one (it holds no
  * key). The signing key is held as web3j Credentials and never printed: {@link #toString()} shows the
  * address only.
+ *
+ * <p>Transactions are EIP-1559 (type 2) when the chain has a base fee, legacy (EIP-155) only when it has none;
+ * the fees and the gas limit stay within {@link FeeLimits}, checked before anything is signed.
  */
 public final class ContractWriter {
     /** A mined transaction: its hash, block, status and the first token id it minted, if any. */
@@ -29,12 +32,19 @@ public final class ContractWriter {
     private final Credentials credentials;
     private final long chainId;
     private final Duration receiptTimeout;
+    private final FeeLimits limits;
 
+    /** A writer without fee caps, for tests and tools on a local chain. */
     public ContractWriter(RpcClient rpc, String privateKeyHex, long chainId, Duration receiptTimeout) {
+        this(rpc, Credentials.create(privateKeyHex), chainId, receiptTimeout, FeeLimits.UNLIMITED);
+    }
+
+    public ContractWriter(RpcClient rpc, Credentials credentials, long chainId, Duration receiptTimeout, FeeLimits limits) {
         this.rpc = rpc;
-        this.credentials = Credentials.create(privateKeyHex);
+        this.credentials = credentials;
         this.chainId = chainId;
         this.receiptTimeout = receiptTimeout;
+        this.limits = limits;
     }
 
     public String address() {
@@ -61,20 +71,29 @@ public final class ContractWriter {
         return send(contract, AccessContract.updatePublicKey(tokenId, publicKey));
     }
 
-    /** Builds, signs (EIP-155) and sends a transaction; a revert surfaces as the node's error message. */
+    /**
+     * Builds, signs and sends a transaction; a revert surfaces as the node's error message, and fees over the
+     * limits as a {@link FeeLimitExceededException}, in both cases before anything is signed.
+     */
     public Receipt send(String to, String data) {
         BigInteger nonce = Numeric.decodeQuantity(rpc.call("eth_getTransactionCount", address(), "pending").asText());
-        BigInteger gasPrice = Numeric.decodeQuantity(rpc.call("eth_gasPrice").asText());
         Map<String, Object> estimate = to == null ? Map.of("from", address(), "data", data)
                 : Map.of("from", address(), "to", to, "data", data);
         // Estimation runs the call: a revert (not the owner, node id in use, …) is reported here, before signing.
-        BigInteger gas = Numeric.decodeQuantity(rpc.call("eth_estimateGas", estimate).asText());
-        gas = gas.add(gas.divide(BigInteger.valueOf(5)));
-        RawTransaction tx = to == null
-                ? RawTransaction.createContractTransaction(nonce, gasPrice, gas, BigInteger.ZERO, data)
-                : RawTransaction.createTransaction(nonce, gasPrice, gas, to, BigInteger.ZERO, data);
-        String signed = Numeric.toHexString(TransactionEncoder.signMessage(tx, chainId, credentials));
-        String hash = rpc.call("eth_sendRawTransaction", signed).asText();
+        BigInteger gas = GasFees.gasLimit(Numeric.decodeQuantity(rpc.call("eth_estimateGas", estimate).asText()), limits);
+        JsonNode baseFee = rpc.call("eth_getBlockByNumber", "latest", false).path("baseFeePerGas");
+        GasFees fees = GasFees.choose(baseFee.isTextual() ? Numeric.decodeQuantity(baseFee.asText()) : null,
+                () -> Numeric.decodeQuantity(rpc.call("eth_maxPriorityFeePerGas").asText()),
+                () -> Numeric.decodeQuantity(rpc.call("eth_gasPrice").asText()), limits);
+        byte[] signed = switch (fees) {
+            // A type-2 transaction carries its chain id inside; "" as the recipient makes a contract creation.
+            case GasFees.Eip1559 f -> TransactionEncoder.signMessage(RawTransaction.createTransaction(chainId, nonce, gas, to == null ? "" : to,
+                    BigInteger.ZERO, data, f.maxPriorityFeePerGas(), f.maxFeePerGas()), credentials);
+            case GasFees.Legacy l -> TransactionEncoder.signMessage(to == null
+                    ? RawTransaction.createContractTransaction(nonce, l.gasPrice(), gas, BigInteger.ZERO, data)
+                    : RawTransaction.createTransaction(nonce, l.gasPrice(), gas, to, BigInteger.ZERO, data), chainId, credentials);
+        };
+        String hash = rpc.call("eth_sendRawTransaction", Numeric.toHexString(signed)).asText();
         return awaitReceipt(hash);
     }
 
