@@ -125,6 +125,19 @@ public final class OperatorProcess implements AutoCloseable {
         return -1;
     }
 
+    /**
+     * Writes a thread dump into the operator's log (SIGQUIT: the JVM prints every thread's stack to stdout and
+     * goes on) and returns the log's last {@code lines} lines: what a test prints when it gives up waiting.
+     */
+    public String threadDumpAndLogTail(int lines) throws IOException, InterruptedException {
+        if (process.isAlive()) {
+            new ProcessBuilder("kill", "-QUIT", Long.toString(process.pid())).inheritIO().start().waitFor();
+            Thread.sleep(500); // the dump is written by the JVM's signal thread
+        }
+        List<String> all = Files.readAllLines(log);
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    }
+
     /** SIGKILL, as a node crash or an OOM kill ends a pod: no shutdown hook runs, the Lease is not released. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

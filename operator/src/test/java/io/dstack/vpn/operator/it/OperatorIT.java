@@ -43,6 +43,22 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OperatorIT {
+    /** A wait that gives up shows what the operator was doing: its threads and the end of its log. */
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final org.junit.jupiter.api.extension.TestWatcher DUMP_ON_FAILURE = new org.junit.jupiter.api.extension.TestWatcher() {
+        @Override
+        public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
+            try {
+                if (operator != null) {
+                    System.out.println("operator threads and log after " + context.getDisplayName() + " failed:\n"
+                            + operator.threadDumpAndLogTail(600));
+                }
+            } catch (Exception e) {
+                System.out.println("no thread dump: " + e);
+            }
+        }
+    };
+
     static final String NS = "operator-it";
     static final Duration WAIT = Duration.ofSeconds(60);
     static KubernetesClient client;
