@@ -62,11 +62,20 @@ class ChartIT {
 
     @Test
     void chartCrdsAreTheCheckedInCrds() throws Exception {
+        // Same names both ways: a CRD left only in the chart (renamed in crds/) would otherwise go unnoticed.
+        assertThat(fileNames(CHART.resolve("crds"))).as("helm/dstack-vpn/crds must hold the files of crds/ (hack/update-crds.sh)")
+                .isNotEmpty().isEqualTo(fileNames(Manifests.ROOT.resolve("crds")));
         try (var files = Files.list(Manifests.ROOT.resolve("crds"))) {
             for (Path crd : files.toList()) {
                 assertThat(CHART.resolve("crds").resolve(crd.getFileName())).as("helm/dstack-vpn/crds must equal crds/ (hack/update-crds.sh)")
                         .hasSameTextualContentAs(crd);
             }
+        }
+    }
+
+    private static List<String> fileNames(Path dir) throws Exception {
+        try (var files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
         }
     }
 
