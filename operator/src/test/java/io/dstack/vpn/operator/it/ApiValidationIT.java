@@ -169,6 +169,9 @@ class ApiValidationIT {
                         "Unsupported value: \"QUIC\": supported values: \"TCP\", \"UDP\""),
                 Arguments.of("peer network not a name", "spec.network", peer("p8", "network: Bad_Net\nnodeId: node-a\npublicKey: \"" + KEY + "\"\n"),
                         "network must be the name of a VpnNetwork"),
+                // A hostile node name: the agents' admission policy compares it with the token's node name.
+                Arguments.of("peer node name not a node name", "spec.nodeName", peer("p9", "network: dev\nnodeId: node-a\npublicKey: \"" + KEY
+                        + "\"\nnodeName: \"worker-1' || true || '\"\n"), "nodeName must be a Kubernetes node name: lowercase letters, digits, '-' and '.'"),
                 Arguments.of("network without spec", "spec", "apiVersion: vpn.dstack.io/v1alpha1\nkind: VpnNetwork\nmetadata:\n  name: nospec\n",
                         "Required value"),
                 Arguments.of("peer without network", "spec.network", peer("p7", "nodeId: node-a\npublicKey: \"" + KEY + "\"\n"),
