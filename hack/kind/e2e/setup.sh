@@ -124,15 +124,17 @@ phase_register() {
   done
 }
 
-# Every ordered pair of nodes pings across the overlay.
+# ping_all_pairs [TIMEOUT]: every ordered pair of nodes pings across the overlay, each within TIMEOUT seconds
+# (default 60); logs how long each pair took.
 ping_all_pairs() {
-  local from to
+  local timeout=${1:-60} from to started
   for from in "${NODES[@]}"; do
     for to in "${NODES[@]}"; do
       [[ "${from}" == "${to}" ]] && continue
       # The first packets may wait for the WireGuard handshake (through the proxies for TCP): allow a few tries.
-      wait_for 60 "ping ${from} -> ${to} (${ADDR[${to}]})" ping_from "${from}" "${ADDR[${to}]}"
-      log "ping ${from} -> ${to} (${ADDR[${to}]}): ok"
+      started=${SECONDS}
+      wait_for "${timeout}" "ping ${from} -> ${to} (${ADDR[${to}]})" ping_from "${from}" "${ADDR[${to}]}"
+      log "ping ${from} -> ${to} (${ADDR[${to}]}): ok after $((SECONDS - started)) s"
     done
   done
 }
