@@ -6,7 +6,7 @@
 # agent-daemonset/src/test/java/io/dstack/vpn/agent/it/AgentFootprintBenchmark.java, which CI never runs.
 # No root needed; about 1.5 minutes per variant on 2 cores.
 #
-#   BENCH_VARIANTS  name|jar dir|JVM options;...   (default: the packaged jar with the chart's flags)
+#   BENCH_VARIANTS  name|jar dir|JVM options;...   (default: the jar just built with the image's flags and AOT cache)
 #                   {after} stands for the jar just built (copied to $BENCH_OUT/after); a variant with
 #                   -XX:AOTCache=<file> gets that cache made first if it is missing (agent-daemonset/aot-training.sh)
 #   BENCH_STARTS=10 starts per variant (after one uncounted round)
@@ -24,9 +24,9 @@ if [[ "${BENCH_BUILD:-1}" != 0 ]]; then
 fi
 rm -rf "${out}/after" && mkdir -p "${out}/after"
 cp -r agent-daemonset/target/dstack-vpn-agent-*.jar agent-daemonset/target/lib "${out}/after/"
-variants="${BENCH_VARIANTS:-tests' flags|{after}|-Xmx96m -XX:+UseSerialGC}"
+variants="${BENCH_VARIANTS:-image flags|{after}|@${PWD}/agent-daemonset/jvm.options -XX:AOTCache={after}/agent.aot}"
 variants="${variants//\{after\}/${out}/after}"
-./mvnw -B -q -pl agent-daemonset surefire:test -Dtest=AgentFootprintBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
+./mvnw -B -q -pl agent-daemonset -am test -Dtest=AgentFootprintBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
   -Dbench.variants="${variants}" -Dbench.starts="${BENCH_STARTS:-10}" -Dbench.rssRounds="${BENCH_RSS_ROUNDS:-3}" \
   -Dbench.peers="${BENCH_PEERS:-1000}" -Dbench.proxy="$([[ ${BENCH_PROXY:-0} == 1 ]] && echo true || echo false)" 2>&1 \
-  | grep -E '^(\||machine|round|variant|load|\[ERROR\])'
+  | grep -E '^(\||machine|round|variant|load|  |\[ERROR\])'
