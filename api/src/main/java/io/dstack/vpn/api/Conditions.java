@@ -22,6 +22,8 @@ public final class Conditions {
     public static final String CHAIN_DATA_VALID = "ChainDataValid";
     /** Peer: the access source admits this node id with this key. */
     public static final String ADMITTED = "Admitted";
+    /** Peer (written by the node's agent): the newest peer set is applied to the node's WireGuard device. */
+    public static final String APPLIED = "Applied";
 
     private Conditions() {
     }

@@ -7,12 +7,12 @@ import java.util.List;
 import java.util.Map;
 
 import io.dstack.vpn.api.Conditions;
+import io.dstack.vpn.api.status.ConditionSet;
 import io.dstack.vpn.api.text.SafeText;
 import io.dstack.vpn.api.v1alpha1.ChainOutagePolicy;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnNetworkStatus;
 import io.dstack.vpn.chain.follower.FollowerHealth;
-import io.dstack.vpn.operator.status.ConditionSet;
 
 /** Turns the follower's health into the network's chain position and its ChainSynced/ChainReachable conditions. */
 public final class ChainStatus {

@@ -25,6 +25,7 @@ import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.status.ConditionSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnNetworkStatus;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
@@ -38,7 +39,7 @@ import io.dstack.vpn.operator.events.EventRecorder;
 import io.dstack.vpn.operator.ipam.AddressAllocator;
 import io.dstack.vpn.operator.ipam.Ipv4Cidr;
 import io.dstack.vpn.operator.peerset.PeerSetRenderer;
-import io.dstack.vpn.operator.status.ConditionSet;
+import io.dstack.vpn.operator.peer.PeersByNetwork;
 import io.dstack.vpn.operator.status.StatusApplier;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
@@ -70,7 +71,6 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     static final int MAX_EVENTS_PER_KIND = 10;
     /** Concurrent {@code status.address} writes: a network of 5,000 new peers took a minute one by one. */
     static final int ADDRESS_WRITERS = 8;
-    static final String PEERS_BY_NETWORK = "byNetwork";
     private static final Logger LOG = Logger.getLogger(VpnNetworkReconciler.class);
 
     @Inject
@@ -115,13 +115,8 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         SimpleInboundEventSource<VpnNetwork> chain = new SimpleInboundEventSource<>("chain");
         chainSources.onNetworkChange(chain::propagateEvent);
         InformerEventSource<VpnPeer, VpnNetwork> peerSource = new InformerEventSource<>(peers, context);
-        peerSource.addIndexers(Map.of(PEERS_BY_NETWORK, p -> p.getSpec() == null ? List.of()
-                : List.of(networkKey(p.getMetadata().getNamespace(), p.getSpec().network))));
+        peerSource.addIndexers(Map.of(PeersByNetwork.INDEX, PeersByNetwork::keysOf));
         return List.of(peerSource, new InformerEventSource<>(configMaps, context), chain);
-    }
-
-    static String networkKey(String namespace, String network) {
-        return namespace + "/" + network;
     }
 
     /**
@@ -133,7 +128,7 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     private static List<VpnPeer> peersOf(VpnNetwork network, Context<VpnNetwork> context) {
         var source = (InformerEventSource<VpnPeer, VpnNetwork>) context.eventSourceRetriever()
                 .getEventSourceFor(VpnPeer.class, PEERS_SOURCE);
-        return source.byIndex(PEERS_BY_NETWORK, networkKey(network.getMetadata().getNamespace(), network.getMetadata().getName()));
+        return source.byIndex(PeersByNetwork.INDEX, PeersByNetwork.key(network.getMetadata().getNamespace(), network.getMetadata().getName()));
     }
 
     @Override

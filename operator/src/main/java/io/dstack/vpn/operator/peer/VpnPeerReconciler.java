@@ -13,6 +13,7 @@ import jakarta.inject.Inject;
 
 import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.VpnLabels;
+import io.dstack.vpn.api.status.ConditionSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
@@ -21,7 +22,6 @@ import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
 import io.dstack.vpn.operator.chain.ChainSources;
 import io.dstack.vpn.operator.events.EventRecorder;
-import io.dstack.vpn.operator.status.ConditionSet;
 import io.dstack.vpn.operator.status.StatusApplier;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -43,7 +43,6 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 @ControllerConfiguration(name = VpnPeerReconciler.NAME)
 public class VpnPeerReconciler implements Reconciler<VpnPeer> {
     public static final String NAME = "vpnpeer";
-    static final String BY_NETWORK = "byNetwork";
     static final String BY_NODE_ID = "byNodeId";
     /** A peer denied because a sibling holds its node id is re-checked this often (the sibling may go away). */
     static final Duration DUPLICATE_RECHECK = Duration.ofSeconds(30);
@@ -61,24 +60,19 @@ public class VpnPeerReconciler implements Reconciler<VpnPeer> {
 
     private final Clock clock = Clock.systemUTC();
 
-    static String networkKey(String namespace, String network) {
-        return namespace + "/" + network;
-    }
-
     static String nodeKey(String namespace, String network, String nodeId) {
         return namespace + "/" + network + "/" + nodeId;
     }
 
     @Override
     public List<EventSource<?, VpnPeer>> prepareEventSources(EventSourceContext<VpnPeer> context) {
-        context.getPrimaryCache().addIndexer(BY_NETWORK, p -> p.getSpec() == null ? List.of()
-                : List.of(networkKey(p.getMetadata().getNamespace(), p.getSpec().network)));
+        context.getPrimaryCache().addIndexer(PeersByNetwork.INDEX, PeersByNetwork::keysOf);
         context.getPrimaryCache().addIndexer(BY_NODE_ID, p -> p.getSpec() == null ? List.of()
                 : List.of(nodeKey(p.getMetadata().getNamespace(), p.getSpec().network, p.getSpec().nodeId)));
         var networks = InformerEventSourceConfiguration.from(VpnNetwork.class, VpnPeer.class)
                 .withName("networks")
                 .withSecondaryToPrimaryMapper((VpnNetwork n) -> context.getPrimaryCache()
-                        .byIndex(BY_NETWORK, networkKey(n.getMetadata().getNamespace(), n.getMetadata().getName()))
+                        .byIndex(PeersByNetwork.INDEX, PeersByNetwork.key(n.getMetadata().getNamespace(), n.getMetadata().getName()))
                         .stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
                 .withPrimaryToSecondaryMapper((VpnPeer p) -> p.getSpec() == null ? Set.of()
                         : Set.of(new ResourceID(p.getSpec().network, p.getMetadata().getNamespace())))
@@ -88,7 +82,7 @@ public class VpnPeerReconciler implements Reconciler<VpnPeer> {
         // Chain changes arrive per node id: wake only the peers whose decision can have changed.
         SimpleInboundEventSource<VpnPeer> chain = new SimpleInboundEventSource<>("chain");
         chainSources.onNodesChange((network, nodeIds) -> context.getPrimaryCache()
-                .byIndex(BY_NETWORK, networkKey(network.getNamespace().orElse(""), network.getName()))
+                .byIndex(PeersByNetwork.INDEX, PeersByNetwork.key(network.getNamespace().orElse(""), network.getName()))
                 .stream()
                 .filter(p -> nodeIds == null || nodeIds.contains(p.getSpec().nodeId))
                 .forEach(p -> chain.propagateEvent(ResourceID.fromResource(p))));

@@ -1,4 +1,4 @@
-package io.dstack.vpn.operator.status;
+package io.dstack.vpn.api.status;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
+import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.text.SafeText;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -14,22 +15,32 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 /**
  * Builds a new condition list from the previous one, after Keycloak's status aggregator: a condition's
  * lastTransitionTime moves only when its status changes, so re-reconciling an unchanged resource renders
- * byte-equal status and causes no write.
+ * byte-equal status and causes no write. The operator's reconcilers and the node agent build theirs with it.
  */
 public final class ConditionSet {
     private final List<Condition> previous;
     private final List<Condition> next = new ArrayList<>();
-    private final long observedGeneration;
+    /** Null for a writer that does not read the resource's generation (the agent): the field is left out. */
+    private final Long observedGeneration;
     private final Clock clock;
 
     public ConditionSet(List<Condition> previous, long observedGeneration, Clock clock) {
+        this(previous, Long.valueOf(observedGeneration), clock);
+    }
+
+    /** Conditions without observedGeneration. */
+    public ConditionSet(List<Condition> previous, Clock clock) {
+        this(previous, (Long) null, clock);
+    }
+
+    private ConditionSet(List<Condition> previous, Long observedGeneration, Clock clock) {
         this.previous = previous == null ? List.of() : previous;
         this.observedGeneration = observedGeneration;
         this.clock = clock;
     }
 
     public ConditionSet set(String type, boolean status, String reason, String message) {
-        return set(type, status ? "True" : "False", reason, message);
+        return set(type, status ? Conditions.TRUE : Conditions.FALSE, reason, message);
     }
 
     /** Long enough for a list of a few peers; condition messages are read by people, not parsed. */
@@ -54,7 +65,7 @@ public final class ConditionSet {
     }
 
     public boolean isTrue(String type) {
-        return next.stream().anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
+        return next.stream().anyMatch(c -> type.equals(c.getType()) && Conditions.TRUE.equals(c.getStatus()));
     }
 
     public List<Condition> build() {
