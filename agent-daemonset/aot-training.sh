@@ -10,6 +10,15 @@
 set -eu
 cache="$1"
 shift
+# The options file the ENTRYPOINT reads next to the cache: -XX:AOTCache=<cache>, or nothing on a JDK before 25
+# (no AOT cache there; an unknown -XX flag would stop the JVM). A JDK 25+ that fails to make the cache fails the build.
+options="$(dirname "${cache}")/aot.options"
+feature="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+if [ "${feature%%.*}" -lt 25 ]; then
+  echo "aot-training.sh: java ${feature} has no AOT cache (JDK 25+); the agent starts without one" >&2
+  : >"${options}"
+  exit 0
+fi
 scratch="$(mktemp -d)"
 trap 'rm -rf "${scratch}"' EXIT
 printf 'apiVersion: v1\nkind: Config\nclusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]\ncontexts: [{name: none, context: {cluster: none, user: none}}]\ncurrent-context: none\nusers: [{name: none, user: {token: training}}]\n' >"${scratch}/kubeconfig"
@@ -21,3 +30,4 @@ if [ ! -s "${cache}" ]; then
   echo "aot-training.sh: no AOT cache at ${cache}" >&2
   exit 1
 fi
+printf -- "-XX:AOTCache=%s\n" "$(basename "${cache}")" >"${options}"
