@@ -60,10 +60,9 @@ phase_agent_restart() {
   [[ "$(peer_field "${NETWORK}-${target}" '{.status.address}')" == "${addr_before}" ]] \
     || die "${target}'s address changed from ${addr_before} after its agent restarted"
   wait_for 60 "ping ${NODES[0]} -> ${target} after the agent restart" ping_from "${NODES[0]}" "${addr_before}"
-  # A UDP node cannot reach a TCP node until the TCP node handshakes again, and the TCP node keeps its stale
-  # session (the restarted device dropped it) until it sends data that goes unanswered for 15 s or its session
-  # turns 120 s old: up to ~145 s when the TCP node only sends keepalives (docs/notes.md). Allow that bound
-  # and log what each pair took.
+  # A UDP node cannot reach a TCP node until the TCP node handshakes again. The TCP node's agent renews its
+  # session when its tunnel has to dial the restarted proxy (its next keepalive, <= 25 s); WireGuard alone would
+  # take up to ~145 s (docs/notes.md). Allow that bound and log what each pair took.
   ping_all_pairs 180
   log "agent ${old} replaced by ${new}: same key (${key_before:0:8}…), same address ${addr_before}, every pair pings"
 }

@@ -41,6 +41,8 @@ public final class Agent implements AutoCloseable {
     private final WireGuardDevice device;
     private final PeerPublisher publisher;
     private final StatusReporter status;
+    /** How often a TCP node asks its proxy whether a tunnel dialled again (a cheap local request). */
+    static final long RENEW_CHECK_SECONDS = 2;
     private final AgentMetrics metrics = new AgentMetrics();
     private final ScheduledExecutorService applyThread = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-apply");
@@ -109,6 +111,8 @@ public final class Agent implements AutoCloseable {
         watcher.start(client, config);
         DriftMonitor drift = new DriftMonitor(device, applier, status, metrics, watcher::latest);
         applyThread.scheduleWithFixedDelay(drift, config.statsSeconds(), config.statsSeconds(), TimeUnit.SECONDS);
+        // A TCP node's tunnels tell when a peer's proxy restarted; renew that session without waiting minutes.
+        applyThread.scheduleWithFixedDelay(applier::renewRedialedSessions, RENEW_CHECK_SECONDS, RENEW_CHECK_SECONDS, TimeUnit.SECONDS);
     }
 
     /** The device this agent drives (benchmarks read the memory backend's removal times through it). */

@@ -11,6 +11,7 @@ final class AgentMetrics {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong lastApplyNanos = new AtomicLong();
     private final AtomicLong tunnels = new AtomicLong();
+    private final AtomicLong sessionsRenewed = new AtomicLong();
 
     void applied(long gen, int peerCount, int changeCount, long nanos) {
         generation.set(gen);
@@ -22,6 +23,10 @@ final class AgentMetrics {
 
     void tunnels(int n) {
         tunnels.set(n);
+    }
+
+    void sessionsRenewed(int n) {
+        sessionsRenewed.addAndGet(n);
     }
 
     void failed() {
@@ -43,6 +48,8 @@ final class AgentMetrics {
                 + "# TYPE dstack_vpn_agent_peer_changes_total counter\ndstack_vpn_agent_peer_changes_total " + changes.get() + "\n"
                 + "# TYPE dstack_vpn_agent_apply_failures_total counter\ndstack_vpn_agent_apply_failures_total " + failures.get() + "\n"
                 + "# TYPE dstack_vpn_agent_last_apply_seconds gauge\ndstack_vpn_agent_last_apply_seconds " + lastApplyNanos.get() / 1e9 + "\n"
-                + "# TYPE dstack_vpn_agent_proxy_tunnels gauge\ndstack_vpn_agent_proxy_tunnels " + tunnels.get() + "\n";
+                + "# TYPE dstack_vpn_agent_proxy_tunnels gauge\ndstack_vpn_agent_proxy_tunnels " + tunnels.get() + "\n"
+                + "# TYPE dstack_vpn_agent_tunnel_sessions_renewed_total counter\ndstack_vpn_agent_tunnel_sessions_renewed_total "
+                + sessionsRenewed.get() + "\n";
     }
 }

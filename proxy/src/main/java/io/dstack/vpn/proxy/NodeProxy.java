@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <pre>
  *   tunnel &lt;id&gt; &lt;host:port&gt;   → "tunnel &lt;id&gt; &lt;local udp port&gt;" (WireGuard's endpoint for that peer is 127.0.0.1:port)
  *   close &lt;id&gt;               → "closed &lt;id&gt;"
+ *   dials                    → "dials &lt;id&gt;=&lt;TCP connections opened&gt; ..." (one pair per open tunnel)
  *   a bad line                 → "error &lt;id or -&gt; &lt;message&gt;"
  * </pre>
  *
@@ -66,7 +67,12 @@ public final class NodeProxy implements AutoCloseable {
                 }
                 return "closed " + id;
             }
-            return "error " + id + " expected 'tunnel <id> <host:port>' or 'close <id>'";
+            if (words.length == 1 && words[0].equals("dials")) {
+                StringBuilder reply = new StringBuilder("dials");
+                tunnels.forEach((tunnelId, tunnel) -> reply.append(' ').append(tunnelId).append('=').append(tunnel.connectionsOpened()));
+                return reply.toString();
+            }
+            return "error " + id + " expected 'tunnel <id> <host:port>', 'close <id>' or 'dials'";
         } catch (IOException | IllegalArgumentException e) {
             return "error " + id + " " + e.getMessage();
         }

@@ -24,6 +24,8 @@ public final class Udp2Tcp implements AutoCloseable {
     private volatile SocketAddress client;
     private volatile Socket tcp;
     private volatile boolean closed;
+    /** TCP connections opened so far: more than one means the far end dropped us and we dialled it again. */
+    private final java.util.concurrent.atomic.AtomicLong connectionsOpened = new java.util.concurrent.atomic.AtomicLong();
 
     public Udp2Tcp(InetSocketAddress udpListen, InetSocketAddress tcpForward, TcpOptions tcpOptions, ProxyMetrics metrics)
             throws SocketException {
@@ -91,6 +93,7 @@ public final class Udp2Tcp implements AutoCloseable {
             return null;
         }
         tcp = s;
+        connectionsOpened.incrementAndGet();
         metrics.opened();
         Socket opened = s;
         Pumps.pumpThread("udp2tcp-reply-" + udp.getLocalPort(), () -> {
@@ -103,6 +106,14 @@ public final class Udp2Tcp implements AutoCloseable {
             }
         });
         return s;
+    }
+
+    /**
+     * How many TCP connections this tunnel has opened. A second one usually means the far proxy restarted, and
+     * with it, very likely, the far WireGuard: the agent then renews its session with that peer.
+     */
+    public long connectionsOpened() {
+        return connectionsOpened.get();
     }
 
     private void drop(Socket s, String errorKind) {

@@ -295,4 +295,51 @@ class ProxyLoopbackIT {
         f[1] = (byte) length;
         return f;
     }
+
+    /**
+     * The far proxy restarts (its agent restarted, and with it, very likely, its WireGuard): the tunnel dials it
+     * again on the next datagram and counts a second connection, which NodeProxy reports on "dials" so the agent
+     * can renew its WireGuard session with that peer.
+     */
+    @Test
+    void aTunnelCountsTheConnectionsItOpensAndNodeProxyReportsThem() throws Exception {
+        NodeProxy node = new NodeProxy(LOOPBACK, TcpOptions.DEFAULTS, clientMetrics);
+        int port = serverAddress().getPort();
+        try (DatagramSocket app = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            app.setSoTimeout(1_000);
+            String opened = node.handle("tunnel peer-1 127.0.0.1:" + port);
+            int local = Integer.parseInt(opened.substring("tunnel peer-1 ".length()));
+            assertThat(node.handle("dials")).as("no datagram yet, no connection").isEqualTo("dials peer-1=0");
+            echoThrough(app, local);
+            assertThat(node.handle("dials")).isEqualTo("dials peer-1=1");
+            echoThrough(app, local);
+            assertThat(node.handle("dials")).as("one connection carries every datagram").isEqualTo("dials peer-1=1");
+
+            server.close(); // the far proxy goes away ...
+            // ... and comes back on the same port, once the old listener has let go of it.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).ignoreException(java.net.BindException.class)
+                    .until(() -> (server = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, port)), echo.address(), LOOPBACK,
+                            TcpOptions.DEFAULTS, 64, serverMetrics)) != null);
+            // The tunnel learns of the loss when it reads the end of the old connection; the datagram after that dials again.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+                try {
+                    echoThrough(app, local);
+                } catch (java.net.SocketTimeoutException lostWhileRedialling) {
+                    // the datagram that met the dead connection
+                }
+                assertThat(node.handle("dials")).isEqualTo("dials peer-1=2");
+            });
+            assertThat(node.handle("dials nonsense")).startsWith("error");
+        } finally {
+            node.close();
+        }
+    }
+
+    private static void echoThrough(DatagramSocket app, int localPort) throws IOException {
+        byte[] out = "ping".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        app.send(new DatagramPacket(out, out.length, new InetSocketAddress(LOOPBACK, localPort)));
+        DatagramPacket reply = new DatagramPacket(new byte[16], 16);
+        app.receive(reply);
+        assertThat(new String(reply.getData(), 0, reply.getLength(), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("ping");
+    }
 }

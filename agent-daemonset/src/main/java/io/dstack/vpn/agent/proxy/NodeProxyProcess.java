@@ -93,6 +93,22 @@ public final class NodeProxyProcess implements NodeTunnels {
         request("close " + id);
     }
 
+    @Override
+    public synchronized java.util.Map<String, Long> dials() throws IOException {
+        String reply = request("dials");
+        if (!reply.equals("dials") && !reply.startsWith("dials ")) {
+            throw new IOException("the node proxy did not report its dials: " + reply);
+        }
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        for (String pair : reply.substring("dials".length()).trim().split("\\s+")) {
+            int eq = pair.lastIndexOf('=');
+            if (eq > 0) {
+                out.put(pair.substring(0, eq), Long.parseLong(pair.substring(eq + 1)));
+            }
+        }
+        return out;
+    }
+
     private String request(String line) throws IOException {
         commands.write(line);
         commands.newLine();

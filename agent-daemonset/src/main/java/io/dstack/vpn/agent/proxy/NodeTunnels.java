@@ -12,6 +12,12 @@ public interface NodeTunnels extends AutoCloseable {
 
     boolean alive();
 
+    /**
+     * Per open tunnel id, how many TCP connections it has opened so far. A count that grows past one means the
+     * far proxy dropped the tunnel and it dialled again.
+     */
+    java.util.Map<String, Long> dials() throws IOException;
+
     /** Stops the proxy; its tunnels and connections end. */
     @Override
     void close();

@@ -29,6 +29,8 @@ public final class ProxyRouting implements AutoCloseable {
     private int proxyWireGuardPort;
     /** Open tunnels: node id → target and local port. */
     private final Map<String, Tunnel> tunnels = new HashMap<>();
+    /** Connections each tunnel had opened when last asked. */
+    private final Map<String, Long> dialsSeen = new HashMap<>();
 
     private record Tunnel(String target, int localPort) {
     }
@@ -76,6 +78,30 @@ public final class ProxyRouting implements AutoCloseable {
         }
     }
 
+    /**
+     * The node ids whose tunnel dialled again since the last call. Its far proxy dropped it, which happens when
+     * that node's agent (and, very likely, its wireguard-go) restarted: the restarted device has forgotten the
+     * session our WireGuard still uses, and the far node cannot handshake with us first (it has no path to a TCP
+     * node). WireGuard would renew the session only after up to two minutes of keepalives; the caller renews it
+     * now.
+     */
+    public List<String> redialed() throws IOException {
+        if (proxy == null || !proxy.alive() || tunnels.isEmpty()) {
+            dialsSeen.clear();
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        Map<String, Long> now = proxy.dials();
+        for (Map.Entry<String, Long> e : now.entrySet()) {
+            Long before = dialsSeen.put(e.getKey(), e.getValue());
+            if (before != null && before > 0 && e.getValue() > before && tunnels.containsKey(e.getKey())) {
+                out.add(e.getKey());
+            }
+        }
+        dialsSeen.keySet().retainAll(now.keySet());
+        return out;
+    }
+
     public int tunnelCount() {
         return tunnels.size();
     }
@@ -108,6 +134,7 @@ public final class ProxyRouting implements AutoCloseable {
     @Override
     public void close() {
         tunnels.clear();
+        dialsSeen.clear();
         if (proxy != null) {
             proxy.close();
             proxy = null;

@@ -40,6 +40,16 @@ class ProxyRoutingTest {
             log.add("close " + id);
         }
 
+        /** Connections per tunnel, as the proxy would report them. */
+        final Map<String, Long> dials = new LinkedHashMap<>();
+
+        @Override
+        public Map<String, Long> dials() {
+            Map<String, Long> open = new LinkedHashMap<>();
+            this.open.keySet().forEach(id -> open.put(id, dials.getOrDefault(id, 0L)));
+            return open;
+        }
+
         @Override
         public boolean alive() {
             return alive;
@@ -113,6 +123,46 @@ class ProxyRoutingTest {
         assertThat(r.route(off, plain)).isEqualTo(plain);
         assertThat(started.get(0).log).endsWith("stop");
         assertThat(r.tunnelCount()).isZero();
+    }
+
+    /**
+     * A tunnel that dials again (its far proxy restarted) is reported once; first connections, a steady count and
+     * tunnels that are gone are not. Rows: connections of a and b as the proxy reports them, then what redialed() says.
+     */
+    @SuppressWarnings("unchecked")
+    private static List<String> expected(Object cell) {
+        return (List<String>) cell;
+    }
+
+    @Test
+    void onlyATunnelThatDialsAgainIsReportedAndOnlyOnce() throws IOException {
+        ProxyRouting r = routing("c");
+        PeerSet set = set(8443, "TCP");
+        r.route(set, PeerSetView.desiredFor(set, "c"));
+        FakeTunnels proxy = started.get(0);
+        Object[][] rows = {
+            {0L, 0L, List.of()},          // no traffic yet
+            {1L, 0L, List.of()},          // a's first connection: nothing was lost
+            {1L, 1L, List.of()},          // b's first connection
+            {2L, 1L, List.of("a")},       // a dialled again: a's node restarted
+            {2L, 1L, List.of()},          // reported once
+            {3L, 2L, List.of("a", "b")},  // both again
+        };
+        for (Object[] row : rows) {
+            proxy.dials.put("a", (Long) row[0]);
+            proxy.dials.put("b", (Long) row[1]);
+            assertThat(r.redialed()).as("a=%s b=%s", row[0], row[1]).containsExactlyInAnyOrderElementsOf(expected(row[2]));
+        }
+        // b leaves, comes back with a new tunnel whose count starts over: not a re-dial.
+        r.route(set, PeerSetView.desiredFor(set, "c").stream().filter(p -> !p.nodeId().equals("b")).toList());
+        proxy.dials.remove("b");
+        assertThat(r.redialed()).isEmpty();
+        r.route(set, PeerSetView.desiredFor(set, "c"));
+        proxy.dials.put("b", 1L);
+        assertThat(r.redialed()).isEmpty();
+        // A dead proxy reports nothing (the next apply starts a new one).
+        proxy.alive = false;
+        assertThat(r.redialed()).isEmpty();
     }
 
     @Test
