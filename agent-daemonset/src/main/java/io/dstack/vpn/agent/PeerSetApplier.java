@@ -3,11 +3,9 @@ package io.dstack.vpn.agent;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,8 +46,6 @@ final class PeerSetApplier implements AutoCloseable {
     private String lastOwnAddress;
     /** What the device holds, as far as the agent knows; null = ask the device. */
     private DeviceModel known;
-    /** The peers of the last good apply, as configured (endpoints routed), by node id. */
-    private Map<String, DesiredPeer> applied = Map.of();
 
     PeerSetApplier(AgentConfig config, WireGuardDevice device, InterfaceSetup interfaceSetup, ProxyRouting proxyRouting,
             EndpointResolver endpoints, StatusReporter status, AgentMetrics metrics, ScheduledExecutorService applyThread,
@@ -115,7 +111,6 @@ final class PeerSetApplier implements AutoCloseable {
             List<PeerDiff.Change> changes = PeerDiff.compute(desired, known.peers());
             device.apply(changes);
             known.applied(changes);
-            applied = desired.stream().collect(Collectors.toMap(DesiredPeer::nodeId, d -> d, (a, b) -> b));
             long nanos = System.nanoTime() - start;
             metrics.applied(set.generation(), desired.size(), changes.size(), nanos);
             metrics.tunnels(proxyRouting.tunnelCount());
@@ -144,22 +139,20 @@ final class PeerSetApplier implements AutoCloseable {
      */
     void renewRedialedSessions() {
         try {
-            List<String> redialed = proxyRouting.redialed();
+            List<DesiredPeer> redialed = proxyRouting.redialed();
             if (redialed.isEmpty() || known == null) {
                 return;
             }
             List<PeerDiff.Change> renew = new ArrayList<>();
-            for (String nodeId : redialed) {
-                DesiredPeer peer = applied.get(nodeId);
-                if (peer != null) {
-                    renew.add(new PeerDiff.Remove(peer.publicKey()));
-                    renew.add(new PeerDiff.Upsert(peer, false));
-                }
+            for (DesiredPeer peer : redialed) {
+                renew.add(new PeerDiff.Remove(peer.publicKey()));
+                renew.add(new PeerDiff.Upsert(peer, false));
             }
             device.apply(renew);
             known.applied(renew);
-            metrics.sessionsRenewed(renew.size() / 2);
-            LOG.info("renewed the WireGuard session with {}: the tunnel dialled again (that node restarted?)", redialed);
+            metrics.sessionsRenewed(redialed.size());
+            LOG.info("renewed the WireGuard session with {}: the tunnel dialled again (that node restarted?)",
+                    redialed.stream().map(DesiredPeer::nodeId).toList());
         } catch (IOException | RuntimeException e) {
             LOG.warn("could not renew the sessions of re-dialled tunnels: {}", e.getMessage());
         }

@@ -31,6 +31,8 @@ public final class ProxyRouting implements AutoCloseable {
     private final Map<String, Tunnel> tunnels = new HashMap<>();
     /** Connections each tunnel had opened when last asked. */
     private final Map<String, Long> dialsSeen = new HashMap<>();
+    /** The peer as last routed through each tunnel: what a renewal configures again. */
+    private final Map<String, DesiredPeer> routedThroughTunnels = new HashMap<>();
 
     private record Tunnel(String target, int localPort) {
     }
@@ -57,8 +59,10 @@ public final class ProxyRouting implements AutoCloseable {
                 if (selfTcp && d.endpoint() != null) {
                     int port = tunnel(d.nodeId(), host(d.endpoint()) + ":" + set.proxyPort());
                     used.add(d.nodeId());
-                    out.add(new DesiredPeer(d.nodeId(), d.publicKey(), "127.0.0.1:" + port, d.allowedIps(),
-                            d.keepalive() > 0 ? d.keepalive() : TUNNEL_KEEPALIVE_SECONDS));
+                    DesiredPeer routed = new DesiredPeer(d.nodeId(), d.publicKey(), "127.0.0.1:" + port, d.allowedIps(),
+                            d.keepalive() > 0 ? d.keepalive() : TUNNEL_KEEPALIVE_SECONDS);
+                    routedThroughTunnels.put(d.nodeId(), routed);
+                    out.add(routed);
                 } else if (!selfTcp && "TCP".equals(transports.get(d.nodeId()))) {
                     out.add(new DesiredPeer(d.nodeId(), d.publicKey(), null, d.allowedIps(), d.keepalive()));
                 } else {
@@ -69,6 +73,7 @@ public final class ProxyRouting implements AutoCloseable {
                 if (!used.contains(id)) {
                     proxy.close(id);
                     tunnels.remove(id);
+                    routedThroughTunnels.remove(id);
                 }
             }
             return out;
@@ -83,19 +88,20 @@ public final class ProxyRouting implements AutoCloseable {
      * that node's agent (and, very likely, its wireguard-go) restarted: the restarted device has forgotten the
      * session our WireGuard still uses, and the far node cannot handshake with us first (it has no path to a TCP
      * node). WireGuard would renew the session only after up to two minutes of keepalives; the caller renews it
-     * now.
+     * now, with the peers as they were last routed.
      */
-    public List<String> redialed() throws IOException {
+    public List<DesiredPeer> redialed() throws IOException {
         if (proxy == null || !proxy.alive() || tunnels.isEmpty()) {
             dialsSeen.clear();
             return List.of();
         }
-        List<String> out = new ArrayList<>();
+        List<DesiredPeer> out = new ArrayList<>();
         Map<String, Long> now = proxy.dials();
         for (Map.Entry<String, Long> e : now.entrySet()) {
             Long before = dialsSeen.put(e.getKey(), e.getValue());
-            if (before != null && before > 0 && e.getValue() > before && tunnels.containsKey(e.getKey())) {
-                out.add(e.getKey());
+            DesiredPeer peer = routedThroughTunnels.get(e.getKey());
+            if (before != null && before > 0 && e.getValue() > before && peer != null) {
+                out.add(peer);
             }
         }
         dialsSeen.keySet().retainAll(now.keySet());
@@ -135,6 +141,7 @@ public final class ProxyRouting implements AutoCloseable {
     public void close() {
         tunnels.clear();
         dialsSeen.clear();
+        routedThroughTunnels.clear();
         if (proxy != null) {
             proxy.close();
             proxy = null;
