@@ -141,6 +141,7 @@ public final class Agent implements AutoCloseable {
         if (http != null) {
             http.stop();
         }
+        status.close();
         client.close();
         LOG.info("agent stopped; {} keeps its configuration", config.iface());
     }

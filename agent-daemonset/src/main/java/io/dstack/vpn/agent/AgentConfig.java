@@ -10,7 +10,7 @@ import java.util.Map;
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
         String backend, Path uapiSocket, String endpoint, String netns, String httpBind, int httpPort, int statsSeconds, boolean startWireGuardGo,
-        String transport) {
+        String transport, long statusSpreadMaxMillis) {
 
     /**
      * {@code WG_BACKEND=memory}: a fake device in memory (scale tests and benchmarks only): no interface, no
@@ -68,7 +68,9 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
                 Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")),
                 startWireGuardGo,
-                transport);
+                transport,
+                // The longest a new generation's status write waits (StatusPacing: 1 ms per peer up to this; 0: at once).
+                Long.parseLong(env.getOrDefault("STATUS_SPREAD_MAX_MS", "5000")));
     }
 
     private static String blankToNull(String s) {

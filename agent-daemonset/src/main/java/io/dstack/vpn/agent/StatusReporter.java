@@ -5,6 +5,10 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 import io.dstack.vpn.agent.uapi.DeviceState;
 import io.dstack.vpn.agent.uapi.PeerState;
@@ -21,49 +25,97 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
 /**
  * Writes this node's part of its VpnPeer status with server-side apply as the agent field manager:
- * {@code status.applied} and the condition {@code Applied}. A new generation or a change between success and
- * failure is reported at once; stats alone at most every {@code statsInterval}.
+ * {@code status.applied} and the condition {@code Applied}. When to write is {@link StatusPacing}'s call: a new
+ * generation after a short random spread (so that a network's nodes do not all write at once), a failure or a
+ * recovery at once, stats alone at most every {@code statsInterval}. A delayed report is replaced by a newer one.
  */
-final class StatusReporter {
+final class StatusReporter implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StatusReporter.class);
     static final long RECENT_HANDSHAKE_SECONDS = 180;
     static final String REASON_APPLIED = "Applied";
     static final String REASON_FAILED = "ApplyFailed";
 
+    private record Report(long generation, int peersConfigured, DeviceState device, String error) {
+    }
+
     private final KubernetesClient client;
     private final AgentConfig config;
     private final Clock clock;
-    private final long statsIntervalMillis;
+    private final StatusPacing pacing;
+    private final ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "status-writer");
+        t.setDaemon(true);
+        return t;
+    });
     private long lastReportedGeneration = -1;
     private long lastReportMillis;
     /** The conditions last written: the transition time carries over while the status stays. */
     private List<Condition> lastConditions;
     private Boolean lastOk;
+    /** A report waiting for its spread to pass; a newer one replaces it. */
+    private Report pending;
 
     StatusReporter(KubernetesClient client, AgentConfig config) {
         this.client = client;
         this.config = config;
         this.clock = Clock.systemUTC();
-        this.statsIntervalMillis = config.statsSeconds() * 1000L;
+        this.pacing = new StatusPacing(config.statsSeconds() * 1000L, config.statusSpreadMaxMillis(),
+                bound -> ThreadLocalRandom.current().nextLong(bound + 1));
     }
 
     /** @param device the device as just read, for the stats; null reports none (zero) */
     synchronized void report(long generation, int peersConfigured, DeviceState device, String error) {
-        long now = clock.millis();
-        boolean ok = error == null;
-        if (generation == lastReportedGeneration && Boolean.valueOf(ok).equals(lastOk) && now - lastReportMillis < statsIntervalMillis) {
+        Report r = new Report(generation, peersConfigured, device, error);
+        if (pending != null) {
+            pending = r; // already scheduled: the newest report goes out when the spread ends
             return;
         }
-        VpnPeerStatus status = status(generation, peersConfigured, device, error, config.iface(), lastConditions, clock);
+        StatusPacing.Decision d = pacing.decide(clock.millis(), generation, error == null, peersConfigured, lastReportedGeneration, lastOk,
+                lastReportMillis);
+        switch (d.kind()) {
+            case SKIP -> {
+            }
+            case NOW -> write(r);
+            case LATER -> {
+                pending = r;
+                writer.schedule(this::writePending, d.delayMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    private synchronized void writePending() {
+        Report r = pending;
+        pending = null;
+        if (r == null) {
+            return;
+        }
+        try {
+            write(r);
+        } catch (RuntimeException e) {
+            // The drift check reports again within the stats interval; the data plane does not wait for this.
+            LOG.warn("could not write the status of peer set generation {}: {}", r.generation(), e.getMessage());
+        }
+    }
+
+    private void write(Report r) {
+        long now = clock.millis();
+        boolean ok = r.error() == null;
+        VpnPeerStatus status = status(r.generation(), r.peersConfigured(), r.device(), r.error(), config.iface(), lastConditions, clock);
         Map<String, Object> body = Map.of("apiVersion", HasMetadata.getApiVersion(VpnPeer.class), "kind", HasMetadata.getKind(VpnPeer.class),
                 "metadata", Map.of("name", config.peerName(), "namespace", config.namespace()), "status", status);
         client.resources(VpnPeer.class).inNamespace(config.namespace()).withName(config.peerName()).subresource("status")
                 .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
                         .withFieldManager(VpnLabels.FIELD_MANAGER_AGENT).withForce(true).build(),
                         client.getKubernetesSerialization().asJson(body));
-        lastReportedGeneration = generation;
+        lastReportedGeneration = r.generation();
         lastReportMillis = now;
         lastConditions = status.conditions;
         lastOk = ok;
+    }
+
+    @Override
+    public void close() {
+        writer.shutdownNow();
     }
 
     /** The agent's fields of the status, and nothing else (the other writers own the rest). */
