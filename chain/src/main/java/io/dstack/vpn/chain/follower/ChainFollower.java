@@ -2,27 +2,22 @@ package io.dstack.vpn.chain.follower;
 
 import java.math.BigInteger;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 import io.dstack.vpn.api.text.SafeText;
-import io.dstack.vpn.chain.contract.AccessContract;
 import io.dstack.vpn.chain.contract.AccessEvent;
-import io.dstack.vpn.chain.contract.Hex;
-import io.dstack.vpn.chain.contract.LogCheck;
+import io.dstack.vpn.chain.follower.CatchUpBudget.Step;
 import io.dstack.vpn.chain.registry.AccessRegistry;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcException;
@@ -31,53 +26,56 @@ import io.dstack.vpn.chain.rpc.WrongChainException;
 /**
  * Follows the access contract block by block into an {@link AccessRegistry}.
  *
- * <p>Steady state costs two calls per new block: {@code eth_getBlockByNumber(latest)} (number, hash and
- * parent hash in one answer) and {@code eth_getLogs} by that block's hash. A parent hash that does not match
- * the checkpoint is a reorg (anvil sends no {@code removed:true} logs, so hashes are the only signal): the
- * follower walks back to the newest block whose hash it still agrees with, re-reads every token touched
- * since then at that block, and goes forward again. Larger gaps (initial sync, catching up after an outage)
- * read logs in ranges that adapt to what the RPC accepts. Every resync interval, all known tokens are
- * re-read at the checkpoint block to catch anything missed.
+ * <p>Steady state costs two calls per new block: the latest block (number, hash and parent hash in one answer) and
+ * the logs of that block by hash. A parent hash that does not match the checkpoint is a reorg: the follower walks
+ * back to the newest block whose hash it still agrees with ({@link ReorgWindow}), re-reads every token touched
+ * since then at that block, and goes forward again. Larger gaps (initial sync, catching up after an outage) read
+ * logs in ranges that adapt to what the RPC accepts ({@link AdaptiveLogRange}), within a {@link CatchUpBudget} per
+ * poll. Every resync interval ({@link ResyncSchedule}), all known tokens are re-read at the checkpoint block to catch
+ * anything missed. Checkpoints are written as {@link CheckpointThrottle} allows.
  *
  * <p>Not thread-safe: {@link #poll()} runs on one scheduler thread.
  */
 public final class ChainFollower {
     private static final Logger LOG = LoggerFactory.getLogger(ChainFollower.class);
     /** How long one poll may keep reading ranges while behind the head. */
-    private static final long CATCH_UP_BUDGET_NANOS = 2_000_000_000L;
-    /** Checkpoints are written at most this often while advancing or rewinding (a token change writes at once). */
-    static final java.time.Duration CHECKPOINT_EVERY = java.time.Duration.ofSeconds(10);
+    private static final Duration CATCH_UP_BUDGET = Duration.ofSeconds(2);
 
-    private final RpcClient rpc;
+    private final ChainReads reads;
     private final FollowerConfig config;
     private final AccessRegistry registry;
     private final FollowerListener listener;
-    private final TokenReader reader;
     private final Clock clock;
+    private final ReorgWindow window;
+    private final AdaptiveLogRange ranges;
+    private final CheckpointThrottle checkpoints;
+    private final ResyncSchedule resyncs;
+    private final BlockTimeEstimate blockTime = new BlockTimeEstimate();
 
-    /** Recent block number → hash we processed (blocks with our logs, and every checkpoint). */
-    private final NavigableMap<Long, String> knownHashes = new TreeMap<>();
-    /** Recent block number → token ids touched in that block, to re-read after a reorg. */
-    private final NavigableMap<Long, Set<BigInteger>> touchedAt = new TreeMap<>();
     private BlockRef checkpoint;
-    private long head = -1;
-    private long range;
+    private BlockRef head;
     private Instant lastSuccess;
-    private Instant lastResync;
     private String error;
     private boolean fatal;
     private boolean initialized;
     private Checkpoint savedCheckpoint;
 
+    /** Follows over JSON-RPC; every endpoint must serve the configured chain id before its first use and after its failures. */
     public ChainFollower(RpcClient rpc, FollowerConfig config, AccessRegistry registry, FollowerListener listener, Clock clock) {
-        this.rpc = rpc;
+        this(new RpcChainReads(rpc.requireChainId(config.expectedChainId()), config.contractAddress(), config.batchSize()),
+                config, registry, listener, clock);
+    }
+
+    public ChainFollower(ChainReads reads, FollowerConfig config, AccessRegistry registry, FollowerListener listener, Clock clock) {
+        this.reads = reads;
         this.config = config;
         this.registry = registry;
         this.listener = listener;
         this.clock = clock;
-        this.reader = new TokenReader(rpc, config.contractAddress(), config.batchSize());
-        rpc.requireChainId(config.expectedChainId()); // every endpoint, before its first use and after its failures
-        this.range = config.initialRange();
+        this.window = new ReorgWindow(config.reorgWindow(), config.fromBlock());
+        this.ranges = new AdaptiveLogRange(config.initialRange(), config.maxRange());
+        this.checkpoints = new CheckpointThrottle(clock);
+        this.resyncs = new ResyncSchedule(clock, config.resyncInterval());
     }
 
     /**
@@ -90,6 +88,18 @@ public final class ChainFollower {
 
     /** One step: initialize if needed, then catch up with the head. Never throws; trouble goes to health. */
     public void poll() {
+        pollWithHead(null);
+    }
+
+    /**
+     * {@link #poll()} with a head the caller already has (from a {@code newHeads} subscription), which saves the
+     * first step's read of the latest block. The head is checked and used exactly as one read from the RPC.
+     *
+     * (Not an overload of {@code poll}: {@code follower::poll} stays an unambiguous method reference.)
+     *
+     * @param knownHead the newest block, or null to read it from the RPC
+     */
+    public void pollWithHead(BlockRef knownHead) {
         try {
             if (fatal) {
                 return;
@@ -100,16 +110,12 @@ public final class ChainFollower {
                 // Back from a failed poll: the endpoint that answers now may be another one (failover, DNS).
                 verifyChainId();
             }
-            // Catching up (first sync, after an outage) reads range after range within one poll, so a long
-            // history is not paced by the poll interval; steady state is one step.
-            long deadline = System.nanoTime() + CATCH_UP_BUDGET_NANOS;
-            do {
-                step();
-            } while (checkpoint.number() < head && System.nanoTime() < deadline);
+            catchUp(knownHead);
             resyncIfDue();
-            if (unsaved && checkpointDue()) {
+            if (checkpoints.savePending()) {
                 saveCheckpoint();
             }
+            blockTime.measureIfDue(head, reads);
             error = null;
             lastSuccess = clock.instant();
         } catch (FatalChainError | WrongChainException e) {
@@ -129,12 +135,16 @@ public final class ChainFollower {
 
     public FollowerHealth health() {
         return new FollowerHealth(registry.synced(), checkpoint == null ? -1 : checkpoint.number(),
-                checkpoint == null ? null : checkpoint.hash(), head, lastSuccess, error, fatal, registry.size());
+                checkpoint == null ? null : checkpoint.hash(), headNumber(), lastSuccess, error, fatal, registry.size(), blockTime.value());
+    }
+
+    private long headNumber() {
+        return head == null ? -1 : head.number();
     }
 
     /** The RPC must serve the network's chain, at the start and again at every resync and after every failed poll. */
     private void verifyChainId() {
-        long chainId = Hex.quantity(rpc.call("eth_chainId").asText());
+        long chainId = reads.chainId();
         if (chainId != config.expectedChainId()) {
             throw new FatalChainError("the RPC serves chain id " + chainId + ", but the network expects " + config.expectedChainId()
                     + ": refusing to admit anyone from another chain");
@@ -144,82 +154,82 @@ public final class ChainFollower {
     private void initialize() {
         verifyChainId();
         if (savedCheckpoint != null) {
-            TokenReader.Snapshot s = reader.readAt(savedCheckpoint.tokenIds(), savedCheckpoint.block());
+            TokenSnapshot s = reads.tokensAt(savedCheckpoint.tokenIds(), savedCheckpoint.block());
             registry.load(s.states(), savedCheckpoint.block(), savedCheckpoint.history());
             registry.report(s.problems());
-            checkpoint = new BlockRef(savedCheckpoint.block(), savedCheckpoint.hash(), null);
-            knownHashes.put(checkpoint.number(), checkpoint.hash());
+            checkpoint = new BlockRef(savedCheckpoint.block(), savedCheckpoint.hash(), null, BlockRef.UNKNOWN_TIME);
+            window.remember(checkpoint.number(), checkpoint.hash());
             LOG.info("resumed from checkpoint block {} with {} tokens", savedCheckpoint.block(), s.states().size());
         } else {
-            checkpoint = new BlockRef(config.fromBlock() - 1, null, null);
+            checkpoint = new BlockRef(config.fromBlock() - 1, null, null, BlockRef.UNKNOWN_TIME);
         }
-        lastResync = clock.instant();
+        resyncs.start();
+        blockTime.remeasure();
         initialized = true;
     }
 
-    private void step() {
-        BlockRef latest = block("latest");
-        head = latest.number();
+    private void catchUp(BlockRef knownHead) {
+        CatchUpBudget budget = new CatchUpBudget(clock, CATCH_UP_BUDGET);
+        BlockRef given = knownHead;
+        Step last;
+        do {
+            BlockRef latest = given != null ? given.wellFormed("given as the head") : reads.latestBlock();
+            given = null; // later steps of this poll ask the RPC
+            last = step(latest);
+        } while (checkpoint.number() < headNumber() && budget.allowsAnotherAfter(last));
+    }
+
+    private Step step(BlockRef latest) {
+        head = latest;
         if (latest.number() <= checkpoint.number()) {
+            Step done = Step.ADVANCED;
             if (latest.number() == checkpoint.number() && checkpoint.hash() != null && !latest.hash().equals(checkpoint.hash())) {
                 rewind(latest.number());
+                done = Step.SETBACK;
             }
-            registry.setHead(head);
+            registry.setHead(latest.number());
             markSyncedIfCaughtUp();
-            return;
+            return done;
         }
         if (latest.number() == checkpoint.number() + 1 && checkpoint.hash() != null) {
             if (!latest.parentHash().equals(checkpoint.hash())) {
                 rewind(checkpoint.number());
-                return;
+                return Step.SETBACK;
             }
-            List<AccessEvent> events = decode(rpc.call("eth_getLogs", Map.of("blockHash", latest.hash(),
-                    "address", config.contractAddress(), "topics", List.of(AccessContract.FOLLOWED_TOPICS))),
-                    LogCheck.block(config.contractAddress(), latest.number(), latest.hash()));
-            advance(events, latest);
-            return;
+            advance(reads.logsOf(latest), latest);
+            return Step.ADVANCED;
         }
         // A gap: initial sync or catching up. First make sure our checkpoint is still canonical.
-        if (checkpoint.hash() != null) {
-            BlockRef still = block("0x" + Long.toHexString(checkpoint.number()));
-            if (!still.hash().equals(checkpoint.hash())) {
-                rewind(checkpoint.number());
-                return;
-            }
+        if (checkpoint.hash() != null && !reads.block(checkpoint.number()).hash().equals(checkpoint.hash())) {
+            rewind(checkpoint.number());
+            return Step.SETBACK;
         }
+        return readRange(latest);
+    }
+
+    private Step readRange(BlockRef latest) {
         long from = checkpoint.number() + 1;
-        long to = Math.min(latest.number(), from + range - 1);
+        long to = ranges.end(from, latest.number());
         List<AccessEvent> events;
         try {
-            events = decode(rpc.call("eth_getLogs", Map.of("fromBlock", "0x" + Long.toHexString(from),
-                    "toBlock", "0x" + Long.toHexString(to), "address", config.contractAddress(),
-                    "topics", List.of(AccessContract.FOLLOWED_TOPICS))), LogCheck.range(config.contractAddress(), from, to));
+            events = reads.logsBetween(from, to);
         } catch (RpcException e) {
-            // A range limit, or a read too large to answer in time: halve (it doubles again on success).
-            if (range > 1 && (e.retryable() || looksLikeRangeLimit(e))) {
-                range = Math.max(1, range / 2);
-                LOG.info("eth_getLogs over {} blocks failed ({}); trying {} blocks", range * 2, e.getMessage(), range);
-                if (looksLikeRangeLimit(e)) {
-                    return; // the RPC answered: not an outage
-                }
+            if (ranges.narrowedAfter(e)) {
+                return Step.NARROWED; // the RPC answered: not an outage
             }
             throw e;
         }
-        range = Math.min(config.maxRange(), range * 2);
-        BlockRef end = to == latest.number() ? latest : block("0x" + Long.toHexString(to));
+        ranges.succeeded();
+        BlockRef end = to == latest.number() ? latest : reads.block(to);
         // Logs of the last block must come from the block we are about to checkpoint, or a reorg raced us.
         boolean consistent = events.stream().filter(e -> e.at().block() == end.number() && !(e instanceof AccessEvent.Malformed))
                 .allMatch(e -> end.hash().equalsIgnoreCase(e.at().blockHash()));
         if (!consistent) {
             LOG.info("block {} changed while reading logs; reading again", end.number());
-            return;
+            return Step.SETBACK;
         }
         advance(events, end);
-    }
-
-    private static boolean looksLikeRangeLimit(RpcException e) {
-        String m = e.getMessage().toLowerCase();
-        return m.contains("range") || m.contains("limit") || m.contains("too many") || m.contains("10000") || m.contains("exceed");
+        return Step.ADVANCED;
     }
 
     private void advance(List<AccessEvent> events, BlockRef to) {
@@ -227,8 +237,7 @@ public final class ChainFollower {
         if (events.stream().anyMatch(e -> e instanceof AccessEvent.Malformed)) {
             // A log we could not use may have been a revocation: fail closed by re-reading every known token at
             // the end of this range (in this poll), instead of stalling on the range or trusting what we have.
-            lastResync = Instant.EPOCH;
-            resyncAt = to.number();
+            resyncs.forceAt(to.number());
         }
         List<BigInteger> touched = registry.apply(events);
         if (!events.isEmpty()) {
@@ -248,52 +257,33 @@ public final class ChainFollower {
                 rereadAt(registry.ownedBy(o.owner()), e.at().block());
             }
             if (e.at().blockHash() != null) {
-                knownHashes.put(e.at().block(), e.at().blockHash());
+                window.remember(e.at().block(), e.at().blockHash());
             }
             if (e.tokenId() != null) {
-                touchedAt.computeIfAbsent(e.at().block(), k -> new HashSet<>()).add(e.tokenId());
+                window.touched(e.at().block(), e.tokenId());
             }
         }
         checkpoint = to;
-        knownHashes.put(to.number(), to.hash());
-        trimWindow();
-        registry.setHead(head);
+        window.remember(to.number(), to.hash());
+        window.slide(to.number());
+        registry.setHead(headNumber());
         markSyncedIfCaughtUp();
         boolean changed = registry.size() != before || savedCheckpoint == null || !touched.isEmpty();
-        // Token changes are saved at once, except right after a reorg: an endpoint that reorgs on every poll makes
-        // tokens flap (re-read, re-applied) and would turn every poll into an API write.
-        boolean storming = lastReorg != null && clock.instant().isBefore(lastReorg.plus(CHECKPOINT_EVERY));
-        if ((changed && !storming) || checkpointDue()) {
+        if (checkpoints.saveAfterAdvance(changed)) {
             saveCheckpoint();
-        } else if (changed) {
-            unsaved = true;
         }
     }
-
-    /** A change that is not in the saved checkpoint yet; saved once {@link #CHECKPOINT_EVERY} has passed. */
-    private boolean unsaved;
-    private Instant lastReorg;
-
-    private boolean checkpointDue() {
-        return !clock.instant().isBefore(lastCheckpointSave.plus(CHECKPOINT_EVERY));
-    }
-
-    /** The block a forced resync reads at (malformed logs were skipped up to it), or -1 for the checkpoint. */
-    private long resyncAt = -1;
-
-    private Instant lastCheckpointSave = Instant.EPOCH;
 
     private void saveCheckpoint() {
         TreeSet<BigInteger> ids = new TreeSet<>();
         registry.all().forEach(t -> ids.add(t.tokenId()));
         savedCheckpoint = new Checkpoint(checkpoint.number(), checkpoint.hash(), ids, registry.historyToKeep(checkpoint.number()));
-        lastCheckpointSave = clock.instant();
-        unsaved = false;
+        checkpoints.saved();
         listener.checkpoint(savedCheckpoint);
     }
 
     private void markSyncedIfCaughtUp() {
-        if (!registry.synced() && checkpoint.number() >= head) {
+        if (!registry.synced() && checkpoint.number() >= headNumber()) {
             registry.markSynced();
             LOG.info("chain follower in sync at block {} with {} tokens", checkpoint.number(), registry.size());
         }
@@ -304,115 +294,53 @@ public final class ChainFollower {
      * hash still matches, re-read at that block every token touched after it, and continue from there.
      */
     private void rewind(long suspect) {
-        long ancestor = -1;
-        for (Map.Entry<Long, String> known : knownHashes.headMap(suspect, true).descendingMap().entrySet()) {
-            BlockRef canonical = block("0x" + Long.toHexString(known.getKey()));
-            if (canonical.hash().equals(known.getValue())) {
-                ancestor = known.getKey();
-                break;
-            }
-        }
-        if (ancestor < 0) {
-            // Deeper than our window: reload everything we know at the oldest block we still can trust.
-            ancestor = Math.max(config.fromBlock() - 1, suspect - config.reorgWindow());
-        }
-        Set<BigInteger> affected = new LinkedHashSet<>();
-        touchedAt.tailMap(ancestor, false).values().forEach(affected::addAll);
-        if (ancestor < suspect - config.reorgWindow() + 1) {
+        ReorgWindow.Rewind rewind = window.rewindFrom(suspect, n -> reads.block(n).hash());
+        long ancestor = rewind.ancestor();
+        Set<BigInteger> affected = new LinkedHashSet<>(rewind.touchedSince());
+        if (rewind.beyondWindow()) {
             registry.all().forEach(t -> affected.add(t.tokenId()));
         }
         int reread = rereadAt(affected, Math.max(0, ancestor));
         long from = checkpoint.number();
-        touchedAt.tailMap(ancestor, false).clear();
-        knownHashes.tailMap(ancestor, false).clear();
-        BlockRef base = ancestor >= 0 ? block("0x" + Long.toHexString(ancestor)) : new BlockRef(ancestor, null, null);
-        checkpoint = base;
-        if (base.hash() != null) {
-            knownHashes.put(base.number(), base.hash()); // not "before block 0": there is no such block to ask for
+        window.forgetAfter(ancestor);
+        checkpoint = ancestor >= 0 ? reads.block(ancestor) : new BlockRef(ancestor, null, null, BlockRef.UNKNOWN_TIME);
+        if (checkpoint.hash() != null) {
+            window.remember(checkpoint.number(), checkpoint.hash()); // not "before block 0": there is no such block to ask for
         }
         LOG.warn("reorg: block {} is no longer canonical; rewound to {} and re-read {} tokens", from, ancestor, reread);
         listener.reorg(from, ancestor, reread);
-        lastReorg = clock.instant();
-        // Not on every reorg: an endpoint that reorgs on every poll would turn each poll into an API write. A
-        // stale checkpoint is safe: on resume its hash no longer matches and the follower rewinds again.
-        if (checkpointDue()) {
+        if (checkpoints.saveAfterReorg()) {
             saveCheckpoint();
-        } else {
-            unsaved = true;
         }
     }
 
-    private int rereadAt(java.util.Collection<BigInteger> ids, long block) {
+    private int rereadAt(Collection<BigInteger> ids, long block) {
         if (ids.isEmpty()) {
             return 0;
         }
-        TokenReader.Snapshot s = reader.readAt(ids, block);
+        TokenSnapshot s = reads.tokensAt(ids, block);
         registry.reconcile(s.states(), s.missing(), block);
         registry.report(s.problems());
         return ids.size();
     }
 
     private void resyncIfDue() {
-        if (!registry.synced() || clock.instant().isBefore(lastResync.plus(config.resyncInterval()))) {
+        if (!registry.synced() || !resyncs.due()) {
             return;
         }
-        lastResync = clock.instant();
+        resyncs.started();
         verifyChainId();
         List<BigInteger> ids = new ArrayList<>();
         registry.all().forEach(t -> ids.add(t.tokenId()));
-        long at = resyncAt >= 0 ? Math.min(resyncAt, checkpoint.number()) : checkpoint.number();
-        resyncAt = -1;
-        TokenReader.Snapshot s = reader.readAt(ids, at);
+        long at = resyncs.blockToRead(checkpoint.number());
+        TokenSnapshot s = reads.tokensAt(ids, at);
         int corrected = registry.reconcile(s.states(), s.missing(), at);
         registry.report(s.problems());
         if (corrected > 0) {
             LOG.warn("resync at block {} corrected {} of {} tokens: events were missed", at, corrected, ids.size());
         }
         listener.resynced(ids.size(), corrected);
-    }
-
-    private void trimWindow() {
-        long floor = checkpoint.number() - config.reorgWindow();
-        knownHashes.headMap(floor, false).clear();
-        touchedAt.headMap(floor, false).clear();
-    }
-
-    private BlockRef block(String tag) {
-        JsonNode b = rpc.call("eth_getBlockByNumber", tag, false);
-        if (b == null || b.isNull()) {
-            throw new RpcException("block " + tag + " not found", true, null, null);
-        }
-        String number = b.path("number").asText(null);
-        String hash = b.path("hash").asText(null);
-        String parent = b.path("parentHash").asText(null);
-        if (!Hex.isQuantity(number) || !Hex.isHash(hash) || !Hex.isHash(parent)) {
-            throw new RpcException("malformed block " + tag + ": number " + Hex.shown(number) + ", hash " + Hex.shown(hash)
-                    + ", parentHash " + Hex.shown(parent), true, null, null);
-        }
-        long n = Hex.quantity(number);
-        if (tag.startsWith("0x") && n != Hex.quantity(tag)) {
-            throw new RpcException("asked for block " + tag + ", got block " + n, true, null, null);
-        }
-        return new BlockRef(n, hash.toLowerCase(java.util.Locale.ROOT), parent.toLowerCase(java.util.Locale.ROOT));
-    }
-
-    /** Checked, decoded logs in chain order; a log that fails {@link LogCheck} becomes Malformed at the range's end. */
-    private static List<AccessEvent> decode(JsonNode logs, LogCheck check) {
-        if (logs == null || !logs.isArray()) {
-            throw new RpcException("eth_getLogs answered with " + (logs == null ? "nothing" : "a " + logs.getNodeType()), true, null, null);
-        }
-        List<AccessEvent> events = new ArrayList<>();
-        for (JsonNode log : logs) {
-            if (log.path("removed").asBoolean(false)) {
-                continue; // handled by the hash check, which also covers RPCs that never send removed logs
-            }
-            String problem = check.problem(log);
-            events.add(problem == null ? AccessContract.decodeLog(log)
-                    : new AccessEvent.Malformed(new AccessEvent.LogPosition(check.toBlock(), null, -1, null), null, problem));
-        }
-        events.sort((a, b) -> a.at().block() != b.at().block() ? Long.compare(a.at().block(), b.at().block())
-                : Long.compare(a.at().logIndex(), b.at().logIndex()));
-        return events;
+        blockTime.remeasure();
     }
 
     /** An error that no retry fixes. */

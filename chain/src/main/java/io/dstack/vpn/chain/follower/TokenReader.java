@@ -14,9 +14,6 @@ import io.dstack.vpn.chain.rpc.RpcResult;
 
 /** Reads tokens' state at one pinned block, two eth_calls per token, batched. */
 final class TokenReader {
-    record Snapshot(List<TokenState> states, List<BigInteger> missing, List<String> problems) {
-    }
-
     private final RpcClient rpc;
     private final String contract;
     private final int batchSize;
@@ -27,7 +24,7 @@ final class TokenReader {
         this.batchSize = Math.max(2, batchSize - batchSize % 2);
     }
 
-    Snapshot readAt(Collection<BigInteger> ids, long block) {
+    TokenSnapshot readAt(Collection<BigInteger> ids, long block) {
         String tag = "0x" + Long.toHexString(block);
         List<BigInteger> all = new ArrayList<>(ids);
         List<TokenState> states = new ArrayList<>();
@@ -63,6 +60,6 @@ final class TokenReader {
                 }
             }
         }
-        return new Snapshot(states, missing, problems);
+        return new TokenSnapshot(states, missing, problems);
     }
 }
