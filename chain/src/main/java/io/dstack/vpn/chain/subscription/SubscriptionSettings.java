@@ -68,6 +68,10 @@ public record SubscriptionSettings(Duration subscribeDeadline, Duration idleTime
         return new SubscriptionSettings(subscribeDeadline, idleTimeout, maxMessageChars, backoffBase, backoffCap, n, destinations);
     }
 
+    public SubscriptionSettings withDestinations(RpcDestinations d) {
+        return new SubscriptionSettings(subscribeDeadline, idleTimeout, maxMessageChars, backoffBase, backoffCap, failuresBeforeFallback, d);
+    }
+
     Backoff backoff() {
         return new Backoff(backoffBase, backoffCap);
     }

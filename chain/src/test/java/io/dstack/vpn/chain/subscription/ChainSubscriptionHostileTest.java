@@ -228,10 +228,7 @@ class ChainSubscriptionHostileTest {
 
     @Test
     void aDestinationThePolicyDeniesIsNeverConnectedTo() throws Exception {
-        SubscriptionSettings strict = FAST.withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
-        strict = new SubscriptionSettings(strict.subscribeDeadline(), strict.idleTimeout(), strict.maxMessageChars(), strict.backoffBase(),
-                strict.backoffCap(), strict.failuresBeforeFallback(), RpcDestinations.denyInternal(List.of(), List.of()));
-        SubscriptionSettings denying = strict;
+        SubscriptionSettings denying = FAST.withDestinations(RpcDestinations.denyInternal(List.of(), List.of()));
         assertThatThrownBy(() -> new ChainSubscription(server.url(), CONTRACT, denying, listener))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("ws://127.0.0.1:" + server.port() + ": destination not allowed")
@@ -244,9 +241,7 @@ class ChainSubscriptionHostileTest {
         assertThatThrownBy(() -> new ChainSubscription("http://rpc.example.com/" + HostileWebSocketServer.SECRET, CONTRACT, FAST, listener))
                 .hasMessageContaining("only ws and wss").hasMessageNotContaining(HostileWebSocketServer.SECRET);
         // Allowed explicitly, the same address is fine.
-        SubscriptionSettings allowing = new SubscriptionSettings(strict.subscribeDeadline(), strict.idleTimeout(), strict.maxMessageChars(),
-                strict.backoffBase(), strict.backoffCap(), strict.failuresBeforeFallback(),
-                RpcDestinations.denyInternal(List.of("127.0.0.1/32"), List.of()));
+        SubscriptionSettings allowing = FAST.withDestinations(RpcDestinations.denyInternal(List.of("127.0.0.1/32"), List.of()));
         Thread.sleep(200);
         assertThat(server.connections()).isZero();
         subscribe(allowing);
