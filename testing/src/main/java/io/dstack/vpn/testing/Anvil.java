@@ -49,15 +49,24 @@ public final class Anvil implements AutoCloseable {
     /**
      * How to start anvil.
      *
-     * @param blockTime seconds between blocks; {@code null} for automine (a block per transaction, at once)
-     * @param chainId   chain id; {@code null} for {@link #BASE_CHAIN_ID}
-     * @param stateFile {@code --state FILE}: load the chain from FILE if it exists and dump it there on a clean
-     *                  exit (SIGTERM); {@code null} for none
-     * @param extraArgs further anvil arguments, appended as given (for example {@code "--hardfork", "cancun"})
+     * @param blockTime     seconds between blocks; {@code null} for automine (a block per transaction, at once)
+     * @param chainId       chain id; {@code null} for {@link #BASE_CHAIN_ID}
+     * @param stateFile     {@code --state FILE}: load the chain from FILE if it exists and dump it there on a clean
+     *                      exit (SIGTERM); {@code null} for none
+     * @param extraArgs     further anvil arguments, appended as given (for example {@code "--hardfork", "cancun"})
+     * @param blockInterval time between blocks with sub-second precision (anvil takes {@code --block-time 0.2});
+     *                      when set, it is used instead of {@code blockTime}
+     * @param port          the loopback port to listen on (to restart anvil where a client expects it); {@code null}
+     *                      for a free one
      */
-    public record Options(Integer blockTime, Long chainId, Path stateFile, List<String> extraArgs) {
+    public record Options(Integer blockTime, Long chainId, Path stateFile, List<String> extraArgs, Duration blockInterval, Integer port) {
         public Options {
             extraArgs = extraArgs == null ? List.of() : List.copyOf(extraArgs);
+        }
+
+        /** The options before sub-second block times and fixed ports. */
+        public Options(Integer blockTime, Long chainId, Path stateFile, List<String> extraArgs) {
+            this(blockTime, chainId, stateFile, extraArgs, null, null);
         }
 
         /** Automine, chain id 8453, no state file. */
@@ -66,19 +75,37 @@ public final class Anvil implements AutoCloseable {
         }
 
         public Options withBlockTime(Integer seconds) {
-            return new Options(seconds, chainId, stateFile, extraArgs);
+            return new Options(seconds, chainId, stateFile, extraArgs, null, port);
+        }
+
+        /** A block every {@code interval} (millisecond precision, for example 200 ms). */
+        public Options withBlockTime(Duration interval) {
+            return new Options(null, chainId, stateFile, extraArgs, interval, port);
         }
 
         public Options withChainId(Long id) {
-            return new Options(blockTime, id, stateFile, extraArgs);
+            return new Options(blockTime, id, stateFile, extraArgs, blockInterval, port);
         }
 
         public Options withStateFile(Path file) {
-            return new Options(blockTime, chainId, file, extraArgs);
+            return new Options(blockTime, chainId, file, extraArgs, blockInterval, port);
         }
 
         public Options withExtraArgs(List<String> args) {
-            return new Options(blockTime, chainId, stateFile, args);
+            return new Options(blockTime, chainId, stateFile, args, blockInterval, port);
+        }
+
+        /** Listen on this port: to restart anvil where its clients expect it. */
+        public Options withPort(Integer p) {
+            return new Options(blockTime, chainId, stateFile, extraArgs, blockInterval, p);
+        }
+
+        /** The {@code --block-time} argument, or null for automine. */
+        String blockTimeArgument() {
+            if (blockInterval != null) {
+                return java.math.BigDecimal.valueOf(blockInterval.toMillis(), 3).stripTrailingZeros().toPlainString();
+            }
+            return blockTime == null ? null : Integer.toString(blockTime);
         }
     }
 
@@ -102,7 +129,7 @@ public final class Anvil implements AutoCloseable {
     /** Starts anvil and returns once it answers {@code eth_chainId}. */
     public static Anvil start(Options options) throws IOException {
         Path binary = binary();
-        int port = freePort();
+        int port = options.port() == null ? freePort() : options.port();
         Path log = Files.createTempFile("dstack-vpn-anvil", ".log");
         List<String> cmd = new ArrayList<>();
         cmd.add(binary.toString());
@@ -112,9 +139,9 @@ public final class Anvil implements AutoCloseable {
         cmd.add(Integer.toString(port));
         cmd.add("--chain-id");
         cmd.add(Long.toString(options.chainId() == null ? BASE_CHAIN_ID : options.chainId()));
-        if (options.blockTime() != null) {
+        if (options.blockTimeArgument() != null) {
             cmd.add("--block-time");
-            cmd.add(Integer.toString(options.blockTime()));
+            cmd.add(options.blockTimeArgument());
         }
         if (options.stateFile() != null) {
             cmd.add("--state");
