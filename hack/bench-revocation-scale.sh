@@ -13,7 +13,10 @@
 #   BENCH_MEMORY=100     sizes with the fake backend, one agent JVM each (empty: none)
 #   BENCH_MEMORY_IN_JVM=100  sizes with the fake backend, all agents in the benchmark's JVM (empty: none)
 #   BENCH_POLL=100ms     the operator's spec.access.chain.pollInterval (100ms is the smallest it accepts)
-#   BENCH_BLOCK_TIME=2   anvil --block-time, seconds
+#   BENCH_BLOCK_TIME=2   anvil --block-time, seconds (fractions allowed: 0.2)
+#   BENCH_MODES=polling  how the operator learns of blocks: polling, subscription (a ws:// URL too), or both: polling,subscription
+#   BENCH_BURST=0        VpnPeer status writes fired at every revocation (issue 16: 1000)
+#   BENCH_IDLE_SECONDS=60  how long the operator's RPC calls are counted at idle per configuration (0: skip)
 #   BENCH_BUILD=0        skip `mvnw install` (reuse the jars already built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +29,7 @@ fi
 ./mvnw -B -q -o -pl agent-daemonset test -Dtest=RevocationScaleBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
   -Dbench.samples="${BENCH_SAMPLES:-20}" -Dbench.real="${BENCH_REAL-3,10}" -Dbench.memory="${BENCH_MEMORY-100}" \
   -Dbench.memoryInJvm="${BENCH_MEMORY_IN_JVM-100}" -Dorg.slf4j.simpleLogger.log.io.dstack.vpn.agent=warn \
-  -Dbench.poll="${BENCH_POLL:-100ms}" -Dbench.blockTime="${BENCH_BLOCK_TIME:-2}" 2>&1 \
-  | grep -E '^(\||machine|anvil|N = |== |mesh|sample|\[ERROR\])'
+  -Dbench.poll="${BENCH_POLL:-100ms}" -Dbench.blockTime="${BENCH_BLOCK_TIME:-2}" -Dbench.modes="${BENCH_MODES:-polling}" \
+  -Dbench.burst="${BENCH_BURST:-0}" -Dbench.idleSeconds="${BENCH_IDLE_SECONDS:-60}" 2>&1 \
+  | grep -E '^(\||machine|anvil|N = |== |mesh|sample|idle|\[ERROR\])'
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -27,6 +27,9 @@ import io.quarkus.runtime.ShutdownEvent;
  * restarts us as a follower). JOSDK's own exit-on-stop-leading calls System.exit from inside the shutdown
  * it is part of, which blocks until the pod is killed; so we exit ourselves, and only when not already
  * shutting down.
+ *
+ * <p>The operator's only ConfigurationServiceCustomizer: Quarkus looks up exactly one, and with two it silently
+ * applies neither (OperatorIT checks the Lease).
  */
 @Singleton
 public class LeaderElection implements ConfigurationServiceCustomizer {

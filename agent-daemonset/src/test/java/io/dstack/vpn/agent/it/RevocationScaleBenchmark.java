@@ -81,7 +81,14 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 class RevocationScaleBenchmark {
     static final int SAMPLES = Integer.getInteger("bench.samples", 20);
     static final String POLL = System.getProperty("bench.poll", "100ms");
-    static final int BLOCK_TIME = Integer.getInteger("bench.blockTime", 2);
+    /** anvil's block time in seconds; fractions allowed (0.2 = 200 ms blocks). */
+    static final Duration BLOCK_TIME = Duration.ofMillis(Math.round(Double.parseDouble(System.getProperty("bench.blockTime", "2")) * 1000));
+    /** How the operator learns of blocks: polling (HTTP only) and/or subscription (a ws:// URL besides the HTTP one). */
+    static final List<String> MODES = list("bench.modes", "polling");
+    /** VpnPeer status writes fired at every revocation (issue 16: a revocation must not wait behind such a burst). */
+    static final int BURST = Integer.getInteger("bench.burst", 0);
+    /** How long the operator's RPC calls are counted at idle before the samples; 0 skips it. */
+    static final Duration IDLE_WINDOW = Duration.ofSeconds(Long.getLong("bench.idleSeconds", 60));
     static final String NET = "bench";
     static final Duration CUT_TIMEOUT = Duration.ofSeconds(30);
     static final Duration WAIT = Duration.ofSeconds(120);
@@ -98,24 +105,26 @@ class RevocationScaleBenchmark {
         String machine = String.format(Locale.ROOT, "%d cores, %d GiB, JDK %s", Runtime.getRuntime().availableProcessors(),
                 Math.round(memTotalKb() / 1024.0 / 1024.0), System.getProperty("java.version"));
         System.out.println("machine: " + machine + ", load " + loadavg());
-        for (String n : list("bench.real", "3,10")) {
-            run(Integer.parseInt(n), Kind.REAL);
-        }
-        for (String n : list("bench.memory", "100")) {
-            run(Integer.parseInt(n), Kind.MEMORY_JVMS);
-        }
-        for (String n : list("bench.memoryInJvm", "100")) {
-            run(Integer.parseInt(n), Kind.MEMORY_IN_ONE_JVM);
+        for (String mode : MODES) {
+            for (String n : list("bench.real", "3,10")) {
+                run(Integer.parseInt(n), Kind.REAL, mode);
+            }
+            for (String n : list("bench.memory", "100")) {
+                run(Integer.parseInt(n), Kind.MEMORY_JVMS, mode);
+            }
+            for (String n : list("bench.memoryInJvm", "100")) {
+                run(Integer.parseInt(n), Kind.MEMORY_IN_ONE_JVM, mode);
+            }
         }
         StringBuilder out = new StringBuilder();
         out.append("machine: ").append(machine).append('\n');
-        out.append(String.format(Locale.ROOT, "anvil --block-time %d, operator spec.access.chain.pollInterval %s, grantConfirmations 0, "
-                + "%d revocations per row after one uncounted warm-up revocation; p99 by nearest rank%s%n", BLOCK_TIME, POLL, SAMPLES,
-                SAMPLES < 100 ? " (of " + SAMPLES + " samples: the largest)" : ""));
-        out.append("| N | nodes | revocations | block observed by the operator → cut on every node, p50 | p99 "
+        out.append(String.format(Locale.ROOT, "anvil --block-time %s s, operator spec.access.chain.pollInterval %s, grantConfirmations 0, "
+                + "%d revocations per row after one uncounted warm-up revocation, %d VpnPeer status writes fired at each; p99 by nearest rank%s%n",
+                BLOCK_TIME.toMillis() / 1000.0, POLL, SAMPLES, BURST, SAMPLES < 100 ? " (of " + SAMPLES + " samples: the largest)" : ""));
+        out.append("| N | nodes | mode | revocations | block observed by the operator → cut on every node, p50 | p99 "
                 + "| block → cut on every node, p50 | p99 | submission → cut, p50 | p99 "
-                + "| block → first node's cut, p50 | p99 | load (1 min) before → after |\n");
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| block → first node's cut, p50 | p99 | RPC calls per minute at idle | load (1 min) before → after |\n");
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         rows.forEach(r -> out.append(r).append('\n'));
         details.forEach(d -> out.append(d).append('\n'));
         System.out.println();
@@ -173,13 +182,13 @@ class RevocationScaleBenchmark {
         }
     }
 
-    void run(int n, Kind kind) throws Exception {
+    void run(int n, Kind kind, String mode) throws Exception {
         long started = System.nanoTime();
         boolean memory = kind != Kind.REAL;
-        String ns = "rsb-" + n + "-" + kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
+        String ns = "rsb-" + n + "-" + kind.name().toLowerCase(Locale.ROOT).replace('_', '-') + "-" + mode;
         String loadBefore = loadavg();
         long memBefore = memAvailableKb();
-        System.out.printf(Locale.ROOT, "%n== N = %d, %s: load before %s%n", n, String.format(Locale.ROOT, kind.label, n), loadBefore);
+        System.out.printf(Locale.ROOT, "%n== N = %d, %s, %s: load before %s%n", n, String.format(Locale.ROOT, kind.label, n), mode, loadBefore);
         List<AutoCloseable> toClose = new ArrayList<>();
         Path keys = Files.createTempDirectory("dstack-vpn-rsb-keys");
         try {
@@ -192,7 +201,17 @@ class RevocationScaleBenchmark {
             client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).serverSideApply();
             OperatorProcess operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), ns);
             toClose.add(0, operator);
-            client.resource(TestResources.chainNetwork(NET, "10.77.0.0/24", anvil.rpcUrl(), contract, 0, POLL)).inNamespace(ns).create();
+            var network = TestResources.chainNetwork(NET, "10.77.0.0/20", anvil.rpcUrl(), contract, 0, POLL);
+            if (mode.equals("subscription")) {
+                network.getSpec().access.chain.rpcUrls = List.of(anvil.rpcUrl(), "ws://127.0.0.1:" + anvil.port());
+            } else if (!mode.equals("polling")) {
+                throw new IllegalArgumentException("bench.modes: polling or subscription, not " + mode);
+            }
+            client.resource(network).inNamespace(ns).create();
+            StatusBurst burst = BURST > 0 ? StatusBurst.create(client, ns, NET, BURST) : null;
+            if (burst != null) {
+                toClose.add(0, burst.pool::shutdownNow);
+            }
 
             List<String> ids = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -225,6 +244,7 @@ class RevocationScaleBenchmark {
             Map<String, BigInteger> tokens = admin.mintAll(contract, keyOf);
             awaitTrue(WAIT, "every node holds every other node", () -> everyoneHasEveryone(mesh, keyOf));
             System.out.printf(Locale.ROOT, "mesh of %d up after %.1f s%n", n, (System.nanoTime() - started) / 1e9);
+            double idlePerMinute = IDLE_WINDOW.isZero() ? Double.NaN : idleRpcPerMinute(operator, ns);
 
             List<PeerSetSeen> seen = new CopyOnWriteArrayList<>();
             SharedIndexInformer<ConfigMap> informer = watchPeerSet(client, ns, seen);
@@ -243,14 +263,21 @@ class RevocationScaleBenchmark {
                 String key = keyOf.get(victim);
                 List<String> others = ids.stream().filter(id -> !id.equals(victim)).toList();
                 // A random phase against the block clock (the loop would otherwise lock onto it).
-                Thread.sleep(ThreadLocalRandom.current().nextLong(BLOCK_TIME * 1000L));
+                Thread.sleep(ThreadLocalRandom.current().nextLong(BLOCK_TIME.toMillis()));
                 mesh.drainApplyMillis(List.of()); // forget the re-grant's applies
                 String raw = admin.sign(contract, AccessContract.revokeNodeAccess(tokens.get(victim)), admin.revokeGas(contract, tokens.get(victim)));
+                if (burst != null) {
+                    burst.fire(s + 2); // in flight while the revocation travels
+                }
                 long tSubmit = nowMicros();
                 String hash = admin.sendRaw(raw);
                 long tMined = admin.awaitReceiptMicros(hash);
                 Map<String, Long> cuts = awaitCut(mesh, key, tSubmit, others);
                 long tCut = Collections.max(cuts.values());
+                if (burst != null) {
+                    System.out.printf(Locale.ROOT, "sample %2d: %d of %d status writes of the burst done at the cut%n", s, burst.doneAt(tCut), BURST);
+                    burst.await();
+                }
                 // The benchmark's own watch of the peer set (a third observer beside the agents): it may lag the cut.
                 long[] peerSetAt = {-1};
                 awaitTrue(Duration.ofSeconds(5), "the peer set without " + victim + " reached the benchmark's watch", () -> {
@@ -289,9 +316,12 @@ class RevocationScaleBenchmark {
             }
             String loadAfter = loadavg();
             String backend = String.format(Locale.ROOT, kind.label, n);
-            rows.add(String.format(Locale.ROOT, "| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s → %s |", n, backend, SAMPLES,
+            rows.add(String.format(Locale.ROOT, "| %d | %s | %s%s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s → %s |", n, backend, mode,
+                    BURST > 0 ? ", " + BURST + " status writes in flight" : "", SAMPLES,
                     ms(p(observedToCut, 50)), ms(p(observedToCut, 99)), ms(p(blockToCut, 50)), ms(p(blockToCut, 99)), ms(p(submitToCut, 50)), ms(p(submitToCut, 99)),
-                    ms(p(blockToFirstCut, 50)), ms(p(blockToFirstCut, 99)), loadBefore.split(" ")[0], loadAfter.split(" ")[0]));
+                    ms(p(blockToFirstCut, 50)), ms(p(blockToFirstCut, 99)),
+                    Double.isNaN(idlePerMinute) ? "—" : String.format(Locale.ROOT, "%.0f", idlePerMinute),
+                    loadBefore.split(" ")[0], loadAfter.split(" ")[0]));
             details.add(String.format(Locale.ROOT, "N = %d: submission → block p50 %s, max %s; block → peer set seen by the benchmark's own "
                     + "watch p50 %s, p99 %s; first → last cut (fan-out) p50 %s, p99 %s; slowest agent apply per revocation (agent log, "
                     + "diff + device) p50 %s, p99 %s", n, ms(p(submitToBlock, 50)), ms(p(submitToBlock, 100)), ms(p(blockToPeerSet, 50)),
@@ -764,6 +794,85 @@ class RevocationScaleBenchmark {
      * When the operator's chain follower first saw the revocation of {@code token}: the timestamp of its log line
      * "revocation of token #… seen in block …" (HH:mm:ss.SSS, this machine's clock and zone, today).
      */
+    /**
+     * VpnPeers that are not in the mesh (no token: Pending) whose status the benchmark writes all at once, as a
+     * network's agents do after a peer-set change: applied generation and the Applied condition, as the agent's field
+     * manager, from 16 threads. Each write wakes the network reconcile and loads the API server.
+     */
+    static final class StatusBurst {
+        final KubernetesClient client;
+        final String ns;
+        final List<String> names;
+        final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+        final List<Long> doneMicros = new CopyOnWriteArrayList<>();
+        List<java.util.concurrent.Future<?>> inFlight = List.of();
+
+        StatusBurst(KubernetesClient client, String ns, List<String> names) {
+            this.client = client;
+            this.ns = ns;
+            this.names = names;
+        }
+
+        static StatusBurst create(KubernetesClient client, String ns, String network, int count) {
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                String node = String.format(Locale.ROOT, "burst-%05d", i);
+                String key = io.dstack.vpn.api.wireguard.WireGuardKey.generatePrivate().publicKey().toBase64();
+                client.resource(TestResources.peer(network + "-" + node, network, node, key)).inNamespace(ns).create();
+                names.add(network + "-" + node);
+            }
+            return new StatusBurst(client, ns, names);
+        }
+
+        void fire(long generation) {
+            doneMicros.clear();
+            List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+            for (String name : names) {
+                futures.add(pool.submit(() -> {
+                    Map<String, Object> status = Map.of("applied", Map.of("generation", generation, "peersConfigured", 0),
+                            "conditions", List.of(Map.of("type", "Applied", "status", "True", "reason", "Applied",
+                                    "message", "peer set generation " + generation + " applied", "lastTransitionTime", Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString())));
+                    Map<String, Object> body = Map.of("apiVersion", "vpn.dstack.io/v1alpha1", "kind", "VpnPeer",
+                            "metadata", Map.of("name", name, "namespace", ns), "status", status);
+                    client.resources(VpnPeer.class).inNamespace(ns).withName(name).subresource("status")
+                            .patch(new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder()
+                                    .withPatchType(io.fabric8.kubernetes.client.dsl.base.PatchType.SERVER_SIDE_APPLY)
+                                    .withFieldManager(io.dstack.vpn.api.VpnLabels.FIELD_MANAGER_AGENT).withForce(true).build(),
+                                    client.getKubernetesSerialization().asJson(body));
+                    doneMicros.add(nowMicros());
+                }));
+            }
+            inFlight = futures;
+        }
+
+        long doneAt(long micros) {
+            return doneMicros.stream().filter(t -> t <= micros).count();
+        }
+
+        void await() throws Exception {
+            for (var f : inFlight) {
+                f.get();
+            }
+        }
+    }
+
+    /** The operator's JSON-RPC calls per minute for this namespace's network, counted over {@link #IDLE_WINDOW} of no changes. */
+    static double idleRpcPerMinute(OperatorProcess operator, String ns) throws Exception {
+        double before = rpcCalls(operator, ns);
+        long t0 = System.nanoTime();
+        Thread.sleep(IDLE_WINDOW.toMillis());
+        double after = rpcCalls(operator, ns);
+        double perMinute = (after - before) / ((System.nanoTime() - t0) / 60e9);
+        System.out.printf(Locale.ROOT, "idle: %.0f RPC calls per minute over %d s%n", perMinute, IDLE_WINDOW.toSeconds());
+        return perMinute;
+    }
+
+    static double rpcCalls(OperatorProcess operator, String ns) throws Exception {
+        return operator.get("/q/metrics").lines()
+                .filter(l -> l.startsWith("dstack_vpn_chain_rpc_calls_total{") && l.contains("namespace=\"" + ns + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     static long observedMicros(OperatorProcess operator, BigInteger token) throws Exception {
         String marker = "revocation of token #" + token + " (";
         long[] at = {-1};

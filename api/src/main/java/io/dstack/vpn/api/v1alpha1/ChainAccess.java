@@ -19,6 +19,8 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "access.chain.pollInterval must be at least 100ms")
 @ValidationRule(value = "!has(self.resyncInterval) || duration(self.resyncInterval) >= duration('10s')",
         message = "access.chain.resyncInterval must be at least 10s")
+@ValidationRule(value = "!has(self.grantConfirmationTime) || (self.grantConfirmationTime.matches('^([0-9]+(ms|s|m|h))+$') && duration(self.grantConfirmationTime) <= duration('24h'))",
+        message = "access.chain.grantConfirmationTime must be a duration of whole ms, s, m or h (e.g. 4s, 1500ms) of at most 24h")
 public class ChainAccess {
 
     public enum OnTransfer {
@@ -56,11 +58,18 @@ public class ChainAccess {
     @JsonPropertyDescription("Block to start reading logs from (the contract's deployment block).")
     public Long fromBlock;
 
-    @Default("2")
     @Min(0)
     @Max(1000)
-    @JsonPropertyDescription("Blocks a grant must be buried under before a node is admitted.")
+    @JsonPropertyDescription("Blocks a grant must be buried under before a node is admitted (1: admitted in the block that"
+            + " carries it; 0: at first sight). With grantConfirmationTime too, both must hold. With neither, the grant waits"
+            + " 4s of blocks at the observed block time (2 blocks on a 2 s chain, 20 on a 200 ms chain).")
     public Integer grantConfirmations;
+
+    @Size(max = 16)
+    @JsonPropertyDescription("How long a grant must be buried before a node is admitted, as a duration (e.g. 4s): turned"
+            + " into blocks with the chain's observed block time, so that one value holds on 2 s and 200 ms chains."
+            + " Revocations never wait: they act at first sight.")
+    public String grantConfirmationTime;
 
     @Default("0")
     @Min(0)

@@ -64,5 +64,11 @@ public class VpnNetworkStatus {
         public Long headBlock;
         public Long lagBlocks;
         public String lastSyncTime;
+        @JsonPropertyDescription("The chain's block time as observed over its recent blocks, in milliseconds.")
+        public Long blockTimeMillis;
+        @JsonPropertyDescription("Blocks a grant waits for now: grantConfirmations and grantConfirmationTime at the observed block time.")
+        public Long grantConfirmationBlocks;
+        @JsonPropertyDescription("How new blocks reach the operator: Subscription (a WebSocket eth_subscribe) or Polling.")
+        public String mode;
     }
 }

@@ -57,7 +57,7 @@ public final class ChainAccessPolicy implements AccessPolicy {
                     + "; the contract owner mints one with: dstack-vpn register <holder> --peer " + peer.getMetadata().getName()
                     + " --vpn-network " + network.getMetadata().getName() + " -n " + peer.getMetadata().getNamespace());
         }
-        return decideToken(chain, t, peer.getSpec().publicKey, view.head());
+        return decideToken(chain, t, peer.getSpec().publicKey, view.head(), source);
     }
 
     /**
@@ -80,12 +80,12 @@ public final class ChainAccessPolicy implements AccessPolicy {
         }
         long head = source.registry().head();
         return newest.values().stream()
-                .filter(t -> decideToken(chain, t, t.publicKey(), head).admitted())
+                .filter(t -> decideToken(chain, t, t.publicKey(), head, source).admitted())
                 .map(t -> new OutsidePeer(t.nodeId(), t.publicKey(), t.tokenId().toString()))
                 .toList();
     }
 
-    private static AccessDecision decideToken(ChainAccess chain, TokenRecord t, String peerKey, long head) {
+    private static AccessDecision decideToken(ChainAccess chain, TokenRecord t, String peerKey, long head, ChainSource source) {
         String nodeId = t.nodeId();
         VpnPeerStatus.TokenRef ref = new VpnPeerStatus.TokenRef();
         ref.id = t.tokenId().toString();
@@ -113,11 +113,11 @@ public final class ChainAccessPolicy implements AccessPolicy {
             return new AccessDecision(VpnPeerPhase.Pending, "KeyMismatch", "token #" + t.tokenId() + " binds node " + nodeId
                     + " to key " + t.publicKey() + ", not to this peer's key " + peerKey, ref);
         }
-        int needed = chain.grantConfirmations == null ? 2 : chain.grantConfirmations;
+        long needed = source.grantConfirmationBlocks();
         long have = ChainSource.confirmations(t, head);
         if (have < needed) {
             return new AccessDecision(VpnPeerPhase.Pending, "AwaitingConfirmations", "token #" + t.tokenId() + " has " + Math.max(0, have)
-                    + " of " + needed + " confirmations", ref);
+                    + " of " + needed + " confirmations (" + source.grantConfirmationRule() + ")", ref);
         }
         ref.block = Math.max(t.grantedAt(), t.keyBoundAt());
         return new AccessDecision(VpnPeerPhase.Active, "TokenActive", "token #" + t.tokenId() + " (owner " + t.owner() + ") binds node "

@@ -47,6 +47,14 @@ public class ChainMetrics {
         gauge("dstack_vpn_chain_healthy", namespace, network, h.error() == null ? 1 : 0);
     }
 
+    /** Whether the network's WebSocket subscription is live (1) or the follower polls (0); each (re)connect is counted. */
+    void subscription(String namespace, String network, boolean live) {
+        gauge("dstack_vpn_chain_subscription_live", namespace, network, live ? 1 : 0);
+        if (live) {
+            registry.counter("dstack_vpn_chain_subscription_connects_total", "namespace", namespace, "network", network).increment();
+        }
+    }
+
     void reorg(String namespace, String network) {
         registry.counter("dstack_vpn_chain_reorgs_total", "namespace", namespace, "network", network).increment();
     }

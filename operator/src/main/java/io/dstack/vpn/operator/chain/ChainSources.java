@@ -83,7 +83,7 @@ public class ChainSources {
             return;
         }
         ChainSourceKey key = ChainSourceKey.of(id.getNamespace().orElse(""), id.getName(), chain, rpcUrls(network, chain));
-        int k = chain.grantConfirmations == null ? 2 : chain.grantConfirmations;
+        GrantConfirmations k = GrantConfirmations.of(chain);
         ChainSource current = sources.get(id);
         if (current != null && current.key().equals(key)) {
             current.setGrantConfirmations(k);
@@ -147,6 +147,10 @@ public class ChainSources {
                 throw new IllegalArgumentException(e.source() + ": " + problem);
             }
             urls.add(e.url());
+        }
+        if (!urls.isEmpty() && urls.stream().allMatch(ChainSource::isWebSocket)) {
+            throw new IllegalArgumentException("access.chain needs at least one http(s):// RPC URL for reads; ws(s):// URLs only carry"
+                    + " the block subscription (docs/adr/0012-chain-subscriptions.md)");
         }
         return urls;
     }

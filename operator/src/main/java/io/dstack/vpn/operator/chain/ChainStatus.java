@@ -29,6 +29,11 @@ public final class ChainStatus {
         p.headBlock = h.head() < 0 ? null : h.head();
         p.lagBlocks = h.lag();
         p.lastSyncTime = h.lastSuccess() == null ? null : h.lastSuccess().truncatedTo(ChronoUnit.SECONDS).toString();
+        p.blockTimeMillis = h.blockTime() == null ? null : h.blockTime().toMillis();
+        sources.get(network).ifPresent(s -> {
+            p.grantConfirmationBlocks = s.grantConfirmationBlocks();
+            p.mode = s.mode();
+        });
         return p;
     }
 

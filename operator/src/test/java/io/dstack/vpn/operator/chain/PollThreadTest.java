@@ -51,6 +51,63 @@ class PollThreadTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> interrupted.getCount() == 0);
     }
 
+    @Test
+    void aWakePollsAtOnceInsteadOfAtTheNextInterval() throws InterruptedException {
+        AtomicInteger polls = new AtomicInteger();
+        PollThread t = PollThread.start("waking", polls::incrementAndGet, Duration.ofHours(1));
+        threads.add(t);
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.get() == 1); // the first poll runs at start
+        t.wake();
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.get() == 2);
+        Thread.sleep(200);
+        org.assertj.core.api.Assertions.assertThat(polls.get()).as("one wake, one poll: the hour-long interval still holds").isEqualTo(2);
+    }
+
+    @Test
+    void aWakeDuringAPollRunsOneMorePollAfterIt() throws InterruptedException {
+        AtomicInteger polls = new AtomicInteger();
+        CountDownLatch inSecond = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        PollThread t = PollThread.start("busy", () -> {
+            if (polls.incrementAndGet() == 2) {
+                inSecond.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }, Duration.ofHours(1));
+        threads.add(t);
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.get() == 1);
+        t.wake();
+        inSecond.await();
+        // Three wakes while the second poll runs merge into one more poll.
+        t.wake();
+        t.wake();
+        t.wake();
+        release.countDown();
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.get() == 3);
+        Thread.sleep(200);
+        org.assertj.core.api.Assertions.assertThat(polls.get()).isEqualTo(3);
+    }
+
+    @Test
+    void theIntervalIsAskedForAfterEveryPoll() {
+        AtomicInteger polls = new AtomicInteger();
+        // Fast while fewer than 3 polls ran, then an hour: exactly 3 polls.
+        PollThread t = PollThread.start("changing", polls::incrementAndGet,
+                () -> polls.get() < 3 ? Duration.ofMillis(10) : Duration.ofHours(1));
+        threads.add(t);
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.get() >= 3);
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        org.assertj.core.api.Assertions.assertThat(polls.get()).isEqualTo(3);
+    }
+
     private void hang() {
         try {
             never.await();

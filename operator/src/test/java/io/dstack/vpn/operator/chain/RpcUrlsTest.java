@@ -26,6 +26,17 @@ class RpcUrlsTest {
     }
 
     @Test
+    void aWebSocketUrlIsJudgedAsItsHttpHandshake() {
+        RpcDestinations allow = RpcDestinations.denyInternal(List.of("127.0.0.1/32"), List.of());
+        assertThat(RpcUrls.problem("wss://base-mainnet.example.com/v2/SECRET", strict)).isNull();
+        assertThat(RpcUrls.problem("ws://127.0.0.1:8545", allow)).isNull();
+        assertThat(RpcUrls.problem("ws://127.0.0.1:8545/SECRET", strict)).contains("loopback").doesNotContain("SECRET");
+        assertThat(RpcUrls.problem("wss://169.254.169.254/SECRET", strict)).startsWith("wss://169.254.169.254 is not allowed")
+                .contains("link-local").doesNotContain("SECRET");
+        assertThat(RpcUrls.problem("ftp://example.com/x", strict)).contains("not allowed");
+    }
+
+    @Test
     void theAllowListIsHonoured() {
         RpcDestinations allow = RpcDestinations.denyInternal(List.of("127.0.0.1/32"), List.of());
         assertThat(RpcUrls.problem("http://127.0.0.1:8545", allow)).isNull();

@@ -307,4 +307,33 @@ class OperatorIT {
         assertThat(metrics).startsWith("200");
         assertThat(metrics).contains("dstack_vpn_peers{").contains("dstack_vpn_peerset_generation{");
     }
+
+    /**
+     * Network reconciles run in the reconcile executor's priority lane (issue 16 §3). The lane is chosen from JOSDK's
+     * task description; this fails if a JOSDK upgrade changes it and every reconcile falls into the general lane.
+     */
+    @Test
+    @Order(9)
+    void networkReconcilesRunInThePriorityLane() throws Exception {
+        String metrics = operator.get("/q/metrics");
+        String lanes = String.join("\n", metrics.lines().filter(l -> l.contains("reconciles_")).toList());
+        assertThat(laneCount(metrics, "priority")).as("network reconciles in the priority lane:\n%s", lanes).isGreaterThan(0);
+        assertThat(laneCount(metrics, "general")).as("peer reconciles in the general lane").isGreaterThan(0);
+    }
+
+    /** Leader election is configured through the same single customizer as the lanes: the operator holds its Lease. */
+    @Test
+    @Order(10)
+    void theOperatorHoldsItsLeaderLease() {
+        await().atMost(WAIT).untilAsserted(() -> {
+            var lease = RealApiServer.get().client().leases().inNamespace(NS).withName("dstack-vpn-operator").get();
+            assertThat(lease).as("the leader Lease").isNotNull();
+            assertThat(lease.getSpec().getHolderIdentity()).isNotBlank();
+        });
+    }
+
+    static double laneCount(String metrics, String lane) {
+        return metrics.lines().filter(l -> l.startsWith("dstack_vpn_operator_reconciles_submitted_total{") && l.contains("lane=\"" + lane + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
 }
