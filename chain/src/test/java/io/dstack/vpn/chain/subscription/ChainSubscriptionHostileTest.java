@@ -143,7 +143,9 @@ class ChainSubscriptionHostileTest {
         long connected = System.nanoTime();
         assertThat(p.awaitEnded(WAIT)).isTrue();
         long afterMillis = (System.nanoTime() - connected) / 1_000_000;
-        assertThat(afterMillis).as("idle timeout 1 s").isBetween(900L, 3000L);
+        // The client's idle clock starts at its last message, a little before the test sees the connection live (899 ms
+        // was measured once in CI): the reason below says it was the idle timeout; the bounds only rule out "at once" and "never".
+        assertThat(afterMillis).as("idle timeout 1 s").isBetween(500L, 3000L);
         live(1);
         assertThat(listener.disconnects.get(0)).contains("no message for 1000 ms");
     }
