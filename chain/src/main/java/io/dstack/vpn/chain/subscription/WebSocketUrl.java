@@ -13,7 +13,7 @@ import io.dstack.vpn.chain.rpc.RpcEndpoint;
  * request to the same host and port, so {@code ws} is judged as {@code http} and {@code wss} as {@code https}.
  * The URL's path and query may hold an API key: only {@link #displayName()} is ever shown.
  */
-final class WebSocketUrl {
+public final class WebSocketUrl {
     private final URI uri;
     private final URI asHttp;
     private final String displayName;
@@ -36,10 +36,30 @@ final class WebSocketUrl {
         this.uri = parsed;
         this.displayName = RpcEndpoint.displayName(parsed);
         try {
-            this.asHttp = new URI(scheme.equals("ws") ? "http" : "https", null, parsed.getHost(), parsed.getPort(), "/", null, null);
+            this.asHttp = handshake(parsed);
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException("the WebSocket RPC URL's host is not valid: " + displayName);
         }
+    }
+
+    /**
+     * The HTTP request a WebSocket opens with: ws judged as http and wss as https, same host and port, no path or
+     * query. Any other URL is returned as it is. The operator checks a network's URLs with this too.
+     */
+    public static URI handshakeTarget(URI uri) {
+        try {
+            return handshake(uri);
+        } catch (URISyntaxException e) {
+            return uri; // judged as it is: refused for its scheme
+        }
+    }
+
+    private static URI handshake(URI uri) throws URISyntaxException {
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("ws") && !scheme.equals("wss")) {
+            return uri;
+        }
+        return new URI(scheme.equals("ws") ? "http" : "https", null, uri.getHost(), uri.getPort(), "/", null, null);
     }
 
     URI uri() {

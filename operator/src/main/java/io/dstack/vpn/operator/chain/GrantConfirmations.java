@@ -35,9 +35,7 @@ public record GrantConfirmations(Integer blocks, Duration time) {
         if (time == null || time.isZero()) {
             return byBlocks;
         }
-        Duration blockTime = observedBlockTime == null || observedBlockTime.isZero() || observedBlockTime.isNegative()
-                ? UNKNOWN_BLOCK_TIME : observedBlockTime;
-        long byTime = ceilDiv(time.toNanos(), blockTime.toNanos());
+        long byTime = ceilDiv(time.toNanos(), (known(observedBlockTime) ? observedBlockTime : UNKNOWN_BLOCK_TIME).toNanos());
         return Math.max(byBlocks, byTime);
     }
 
@@ -46,10 +44,13 @@ public record GrantConfirmations(Integer blocks, Duration time) {
         if (time == null || time.isZero()) {
             return "grantConfirmations " + blocks;
         }
-        String bt = observedBlockTime == null || observedBlockTime.isZero() || observedBlockTime.isNegative()
-                ? "an unknown block time (assumed " + UNKNOWN_BLOCK_TIME.toMillis() + " ms)"
-                : "the observed block time of " + observedBlockTime.toMillis() + " ms";
+        String bt = known(observedBlockTime) ? "the observed block time of " + observedBlockTime.toMillis() + " ms"
+                : "an unknown block time (assumed " + UNKNOWN_BLOCK_TIME.toMillis() + " ms)";
         return "grantConfirmationTime " + time.toMillis() + " ms at " + bt + (blocks == null ? "" : ", at least grantConfirmations " + blocks);
+    }
+
+    private static boolean known(Duration blockTime) {
+        return blockTime != null && !blockTime.isZero() && !blockTime.isNegative();
     }
 
     private static long ceilDiv(long a, long b) {

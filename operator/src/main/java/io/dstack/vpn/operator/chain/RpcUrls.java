@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 
 import io.dstack.vpn.chain.rpc.RpcDestinations;
 import io.dstack.vpn.chain.rpc.RpcEndpoint;
+import io.dstack.vpn.chain.subscription.WebSocketUrl;
 
 /** Checks one RPC URL of a VpnNetwork before a follower uses it. Never echoes the URL: it may hold an API key. */
 final class RpcUrls {
@@ -20,25 +21,9 @@ final class RpcUrls {
         if (uri.getHost() == null) {
             return "not a valid http(s) URL with a host";
         }
-        String problem = destinations.staticProblem(asHttp(uri));
+        String problem = destinations.staticProblem(WebSocketUrl.handshakeTarget(uri));
         return problem == null ? null : RpcEndpoint.displayName(uri) + " is not allowed: " + problem
                 + " (the operator's RPC allow list, docs/adr/0010-rpc-destinations.md)";
-    }
-
-    /**
-     * A WebSocket opens with an HTTP request to the same host and port: ws is judged as http and wss as https, as
-     * the subscription itself does before each connection (chain's WebSocketUrl).
-     */
-    private static URI asHttp(URI uri) {
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
-        if (!scheme.equals("ws") && !scheme.equals("wss")) {
-            return uri;
-        }
-        try {
-            return new URI(scheme.equals("ws") ? "http" : "https", null, uri.getHost(), uri.getPort(), "/", null, null);
-        } catch (URISyntaxException e) {
-            return uri; // judged as it is: refused for its scheme
-        }
     }
 
     private RpcUrls() {
