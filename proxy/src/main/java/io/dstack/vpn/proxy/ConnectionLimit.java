@@ -13,12 +13,15 @@ import java.util.function.LongSupplier;
  * large frame arrives, and a reply buffer for the largest datagram once it has completed a frame. So the number
  * of connections follows from what they hold: about {@code budget / BASE_COST} idle ones, far fewer busy ones.
  *
- * <p>When a newcomer, or a connection that has completed a frame, does not fit, the oldest connection that has
- * not yet completed a frame, and is past its {@link #GRACE_NANOS}, is closed to make room (counted as evicted):
- * anyone can open idle or half-frame connections, but a real tunnel sends its first frame at once and is never
- * evicted once it has. If there is no such connection, the charge is refused: a newcomer is refused, a growing
- * connection is closed. A connection without a completed frame never evicts others to grow: a flood of
- * half-frame connections only takes what is free.
+ * <p>When a newcomer does not fit, a connection that has not yet completed a frame is closed to make room
+ * (counted as evicted). First one that grew its buffer without completing a frame, whatever its age: a tunnel's
+ * first frame is a WireGuard handshake of 148 bytes, so only a client sitting on a large partial frame grows
+ * before its first frame. Then the oldest past its {@link #GRACE_NANOS}: anyone can open idle connections, but a
+ * real tunnel sends its first frame at once and is never evicted once it has. When a connection that has
+ * completed a frame grows (its reply buffer, a large frame), connections without a frame give way whatever their
+ * age: under a flood every one of them is young, and a tunnel must not be closed for that. If there is no such
+ * connection, the charge is refused: a newcomer is refused, a growing connection is closed. A connection without
+ * a completed frame never evicts others to grow: a flood of half-frame connections only takes what is free.
  */
 final class ConnectionLimit {
     /** Socket, streams, virtual-thread stack and a {@link FrameReader#INITIAL} read buffer, rounded up. */
@@ -27,19 +30,25 @@ final class ConnectionLimit {
     static final int REPLY_COST_INT = FrameReader.MAX;
     static final long REPLY_COST = REPLY_COST_INT;
     static final int MIN_CONNECTIONS = 16;
-    /** Time a new connection has to complete its first frame before it can give way (a tunnel needs milliseconds). */
+    /**
+     * Time a connection has to complete its first frame before it can give way (a tunnel needs milliseconds). It
+     * counts from when the proxy first waits for the connection's data ({@link #listening}), not from the accept:
+     * on a loaded node a new connection's thread can wait longer than that to be scheduled at all, and a tunnel
+     * must not lose its place for the proxy's own delay.
+     */
     static final long GRACE_NANOS = 250_000_000L;
 
     /** One admitted connection; {@code onEvict} closes it. */
     static final class Slot {
         private final Runnable onEvict;
-        private final long admitted;
+        private long listeningSince;
+        private boolean listening;
+        private boolean proven;
         private long charged;
         private boolean released;
 
-        Slot(Runnable onEvict, long admitted) {
+        Slot(Runnable onEvict) {
             this.onEvict = onEvict;
-            this.admitted = admitted;
         }
     }
 
@@ -49,8 +58,13 @@ final class ConnectionLimit {
     private final LongSupplier clock;
     private long used;
     private int held;
-    /** Connections that have not completed a frame, oldest first: the ones that give way. */
+    /**
+     * Connections the proxy waits on that have not completed a frame, in the order it started waiting: the ones
+     * that give way. One not yet waited on is in no list: it has not had its chance.
+     */
     private final LinkedHashSet<Slot> unproven = new LinkedHashSet<>();
+    /** Those of {@link #unproven} charged more than {@link #BASE_COST}: sitting on a large partial frame. */
+    private final LinkedHashSet<Slot> hoarding = new LinkedHashSet<>();
 
     /** @param maxConnections 0 = as many as the budget carries at {@link #BASE_COST} each */
     ConnectionLimit(long budget, int maxConnections) {
@@ -80,17 +94,16 @@ final class ConnectionLimit {
 
     /** Admits a new connection (making room if needed); null = refused. */
     Slot admit(Runnable onEvict) {
-        Slot slot = new Slot(onEvict, clock.getAsLong());
+        Slot slot = new Slot(onEvict);
         List<Slot> victims;
         synchronized (this) {
-            victims = makeRoom(BASE_COST, held >= maxConnections);
+            victims = makeRoom(BASE_COST, held >= maxConnections, true);
             if (victims == null) {
                 return null;
             }
             held++;
             used += BASE_COST;
             slot.charged = BASE_COST;
-            unproven.add(slot);
         }
         evict(victims);
         return slot;
@@ -103,12 +116,15 @@ final class ConnectionLimit {
             if (slot.released) {
                 return false;
             }
-            victims = unproven.contains(slot) ? fits(bytes) : makeRoom(bytes, false);
+            victims = slot.proven ? makeRoom(bytes, false, false) : fits(bytes);
             if (victims == null) {
                 return false;
             }
             used += bytes;
             slot.charged += bytes;
+            if (!slot.proven && slot.listening && slot.charged > BASE_COST) {
+                hoarding.add(slot);
+            }
         }
         evict(victims);
         return true;
@@ -120,12 +136,27 @@ final class ConnectionLimit {
             long back = Math.min(bytes, slot.charged);
             slot.charged -= back;
             used -= back;
+            if (slot.charged <= BASE_COST) {
+                hoarding.remove(slot);
+            }
         }
+    }
+
+    /** The proxy waits for the connection's first frame from now on: its grace starts. Later calls change nothing. */
+    synchronized void listening(Slot slot) {
+        if (slot.listening || slot.proven || slot.released) {
+            return;
+        }
+        slot.listening = true;
+        slot.listeningSince = clock.getAsLong();
+        unproven.add(slot); // stamped under the lock: the list stays ordered by listeningSince
     }
 
     /** The connection completed a frame: it no longer gives way to newcomers. */
     synchronized void proven(Slot slot) {
+        slot.proven = true;
         unproven.remove(slot);
+        hoarding.remove(slot);
     }
 
     /** The connection ended: everything it was charged is free again. */
@@ -135,6 +166,7 @@ final class ConnectionLimit {
         }
         slot.released = true;
         unproven.remove(slot);
+        hoarding.remove(slot);
         used -= slot.charged;
         held--;
     }
@@ -152,28 +184,46 @@ final class ConnectionLimit {
     }
 
     /**
-     * Evicts (oldest first, past their grace) connections without a completed frame until {@code bytes} fit and,
-     * if {@code needSlot}, a connection slot is free; returns them to close, or null when that is not possible (then
-     * nothing was evicted). An evicted connection's charges are freed at once: its thread releases nothing more.
+     * Picks connections without a completed frame to evict until {@code bytes} fit and, if {@code needSlot}, a
+     * connection slot is free: those {@link #hoarding} first, then the oldest others ({@code withGrace}: only those
+     * past their grace). Returns them to close, or null when that is not possible (then nothing was evicted). An
+     * evicted connection's charges are freed at once: its thread releases nothing more.
      */
-    private List<Slot> makeRoom(long bytes, boolean needSlot) {
+    private List<Slot> makeRoom(long bytes, boolean needSlot, boolean withGrace) {
         List<Slot> victims = new ArrayList<>();
         long freed = 0;
+        Iterator<Slot> hoarders = hoarding.iterator();
         Iterator<Slot> oldest = unproven.iterator();
         long now = clock.getAsLong();
         while (used - freed + bytes > budget || (needSlot && victims.isEmpty())) {
-            if (!oldest.hasNext()) {
-                return null;
-            }
-            Slot victim = oldest.next();
-            if (now - victim.admitted < graceNanos) {
-                return null; // the oldest left is still in its grace, so is everyone younger
+            Slot victim;
+            if (hoarders.hasNext()) {
+                victim = hoarders.next();
+            } else {
+                victim = nextNotHoarding(oldest);
+                if (victim == null) {
+                    return null;
+                }
+                if (withGrace && now - victim.listeningSince < graceNanos) {
+                    return null; // the oldest left is still in its grace, so is everyone younger
+                }
             }
             victims.add(victim);
             freed += victim.charged;
         }
         victims.forEach(this::release);
         return victims;
+    }
+
+    /** The next of {@code oldest} not in {@link #hoarding} (those were taken first), or null. */
+    private Slot nextNotHoarding(Iterator<Slot> oldest) {
+        while (oldest.hasNext()) {
+            Slot slot = oldest.next();
+            if (!hoarding.contains(slot)) {
+                return slot;
+            }
+        }
+        return null;
     }
 
     private static void evict(List<Slot> victims) {

@@ -54,6 +54,7 @@ final class ServerConnection {
             // The first frame is awaited on this (virtual) thread; the tunnel's pump, from that frame on, runs on a
             // platform thread. The frame is only read here, not sent: a socket a virtual thread has used stays
             // non-blocking for good (then every wait costs a poll), and the UDP socket should not start that way.
+            limit.listening(slot);
             try {
                 if (frames.next() < 0) {
                     return;
@@ -62,6 +63,7 @@ final class ServerConnection {
                 metrics.timedOut(deadline.armed());
                 return;
             }
+            limit.proven(slot); // at once, on this thread: the pump thread may take a while to start
             deadline.frameRead();
             frames.unread();
             IOException[] failure = new IOException[1];
@@ -101,7 +103,6 @@ final class ServerConnection {
         if (udp != null) {
             return udp;
         }
-        limit.proven(slot);
         if (!limit.charge(slot, ConnectionLimit.REPLY_COST)) {
             throw new FrameReader.NoMemory(ConnectionLimit.REPLY_COST_INT);
         }
