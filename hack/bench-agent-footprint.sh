@@ -7,6 +7,7 @@
 # No root needed; about 1.5 minutes per variant on 2 cores.
 #
 #   BENCH_VARIANTS  name|jar dir|JVM options;...   (default: the jar just built with the image's flags and AOT cache)
+#                   an option NAME=value (upper case) is set in the agent's environment instead, e.g. NODE_PROXY=process
 #                   {after} stands for the jar just built (copied to $BENCH_OUT/after); a variant with
 #                   -XX:AOTCache=<file> gets that cache made first if it is missing (agent-daemonset/aot-training.sh)
 #   BENCH_STARTS=10 starts per variant (after one uncounted round)

@@ -11,6 +11,7 @@
 #   register       the CLI mints a token per node's VpnPeer; every peer Active
 #   pings          every pair pings across the overlay; worker 2 provably over TCP through the proxies
 #   revocation     worker 1 revoked and granted again REVOCATIONS (10) times: block -> cut on every node, p50/p99
+#   footprint      each agent's container: cgroup memory, one java process (the node proxy in its JVM), start -> Ready
 #   operator-loss  the operator pod force-deleted and a revocation sent while none runs: no drop, no stale grant
 #   agent-restart  an agent pod deleted: same key, same address
 #   rbac           from inside an agent pod: read a Secret, patch or create another node's VpnPeer -> denied
@@ -36,6 +37,7 @@ source hack/kind/e2e/revocation.sh
 source hack/kind/e2e/faults.sh
 source hack/kind/e2e/rbac.sh
 source hack/kind/e2e/lifecycle.sh
+source hack/kind/e2e/footprint.sh
 
 export CLUSTER="${CLUSTER:-dstack-vpn-e2e}"
 TAG="${TAG:-dev}"
@@ -46,7 +48,7 @@ ANVIL_PORT="${ANVIL_PORT:-8545}"
 CHAIN_ID=31337
 TRANSPORT_LABEL="vpn.dstack.io/transport"
 UDP_BLOCK_CHAIN="DVPN-E2E-NO-UDP"
-ALL_PHASES="cluster chain install register pings revocation operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
+ALL_PHASES="cluster chain install register pings revocation footprint operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
 PHASES="${PHASES:-${ALL_PHASES}}"
 # anvil's well-known development accounts: public test keys, never use them anywhere else.
 OWNER="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -69,6 +71,7 @@ declare -a NODES=() WATCH_PIDS=() WATCH_NODES=()
 declare -A NODE_IP=() TOKENS=() ADDR=() KEY=() PROBE=()
 REVOCATION_RESULT=""
 UPGRADE_RESULT=""
+FOOTPRINT_RESULT=""
 GATEWAY=""
 
 cleanup() {
@@ -76,6 +79,7 @@ cleanup() {
   set +e
   [[ -n "${CLOCK_PID}" ]] && kill "${CLOCK_PID}" 2>/dev/null
   ((${#WATCH_PIDS[@]})) && watch_stop
+  ((rc != 0)) && [[ "${CREATED_CLUSTER}" == 1 || "${KEEP:-0}" == 1 ]] && dump_diagnostics
   if [[ "${KEEP:-0}" == 1 ]]; then
     declare -p GATEWAY RPC_URL CONTRACT NODES NODE_IP TOKENS ADDR KEY ANVIL_PID TCP_NODE >"${STATE}" 2>/dev/null
     log "KEEP=1: cluster ${CLUSTER} and anvil (pid ${ANVIL_PID}) kept; go on with REUSE=1 PHASES=\"...\" $0"
@@ -92,6 +96,7 @@ cleanup() {
   rm -rf "${WORK}"
   [[ -n "${REVOCATION_RESULT}" ]] && log "${REVOCATION_RESULT}"
   [[ -n "${UPGRADE_RESULT}" ]] && log "${UPGRADE_RESULT}"
+  [[ -n "${FOOTPRINT_RESULT}" ]] && log "${FOOTPRINT_RESULT}"
   if [[ ${rc} -eq 0 ]]; then log "PASS (${SECONDS} s)"; else log "FAIL (exit ${rc}, ${SECONDS} s)"; fi
   exit "${rc}"
 }
@@ -123,6 +128,7 @@ for phase in ${PHASES}; do
     register) phase_register ;;
     pings) phase_pings ;;
     revocation) phase_revocation ;;
+    footprint) phase_footprint ;;
     operator-loss) phase_operator_loss ;;
     agent-restart) phase_agent_restart ;;
     rbac) phase_rbac ;;

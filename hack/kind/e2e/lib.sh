@@ -154,3 +154,25 @@ replies_count() { grep -c 'bytes from' "$1" || true; }
 percentile() {
   sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } r = int((p * NR + 99) / 100); if (r < 1) r = 1; print v[r] }'
 }
+
+# dump_diagnostics: after a failure, what the cluster knew, into WORK (kept in the run's logs) and, briefly, on
+# stdout: the custom resources, the peer sets, recent events, each operator's log after a thread dump (SIGQUIT makes
+# the JVM print one to its log), and the agents' last lines. Best effort: a step that fails is skipped.
+dump_diagnostics() {
+  kubectl get nodes -o wide >"${WORK}/diag-nodes.txt" 2>&1 || return 0
+  kubectl get vpnnetworks,vpnpeers -A -o yaml >"${WORK}/diag-resources.txt" 2>&1
+  kubectl get configmaps -A -l app.kubernetes.io/component=peerset -o yaml >"${WORK}/diag-peersets.txt" 2>&1
+  kubectl get events -A --sort-by=.lastTimestamp >"${WORK}/diag-events.txt" 2>&1
+  local pod
+  for pod in $(kubectl get pods -A -l app.kubernetes.io/component=operator -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{" "}{end}' 2>/dev/null); do
+    kubectl exec -n "${pod%/*}" "${pod#*/}" -- bash -c 'kill -QUIT 1' >/dev/null 2>&1 && sleep 1
+    kubectl logs -n "${pod%/*}" "${pod#*/}" --tail=2000 >"${WORK}/diag-operator-${pod#*/}.txt" 2>&1
+    echo "--- last lines of operator ${pod} (the rest and a thread dump: ${RUN_LOGS}/diag-operator-${pod#*/}.txt)"
+    grep -v '^\s' "${WORK}/diag-operator-${pod#*/}.txt" | grep -vE '^"|^$|^Full thread dump|^JNI|^Heap|^ def|^ tenured|^ the space|^ Metaspace|^ class space' | tail -n 40
+  done
+  for pod in $(kubectl get pods -A -l app.kubernetes.io/component=agent -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{" "}{end}' 2>/dev/null); do
+    kubectl logs -n "${pod%/*}" "${pod#*/}" -c agent --tail=300 >"${WORK}/diag-agent-${pod#*/}.txt" 2>&1
+  done
+  echo "--- VpnNetworks:"
+  kubectl get vpnnetworks -A -o wide 2>&1 | head -n 10
+}

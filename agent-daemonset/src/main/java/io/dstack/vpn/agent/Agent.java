@@ -18,6 +18,7 @@ import io.dstack.vpn.agent.node.KeyStore;
 import io.dstack.vpn.agent.node.KubernetesNode;
 import io.dstack.vpn.agent.node.WireGuardGoSupervisor;
 import io.dstack.vpn.agent.peers.EndpointResolver;
+import io.dstack.vpn.agent.proxy.InProcessNodeProxy;
 import io.dstack.vpn.agent.proxy.NodeProxyProcess;
 import io.dstack.vpn.agent.proxy.ProxyRouting;
 import io.dstack.vpn.agent.uapi.UapiClient;
@@ -96,7 +97,8 @@ public final class Agent implements AutoCloseable {
         watcher = new PeerSetWatcher(applyThread, () -> applier.applyLatest());
         // The memory backend (scale tests) has no interface: no ip commands either.
         InterfaceSetup interfaceSetup = config.memoryBackend() ? null : new InterfaceSetup(config.iface(), config.commandPrefix());
-        ProxyRouting proxyRouting = new ProxyRouting(config.nodeId(), NodeProxyProcess.launcher(config.commandPrefix()));
+        ProxyRouting proxyRouting = new ProxyRouting(config.nodeId(), config.nodeProxyInProcess()
+                ? InProcessNodeProxy.launcher(metrics::proxy) : NodeProxyProcess.launcher(config.commandPrefix()));
         applier = new PeerSetApplier(config, device, interfaceSetup, proxyRouting, new EndpointResolver(EndpointResolver.SYSTEM),
                 status, metrics, applyThread, watcher::latest, key);
         http = AgentHttp.start(config.httpBind(), config.httpPort(), metrics, () -> watcher.latest() != null);

@@ -10,7 +10,7 @@ import java.util.Map;
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
         String backend, Path uapiSocket, String endpoint, String netns, String httpBind, int httpPort, int statsSeconds, boolean startWireGuardGo,
-        String transport, long statusSpreadMaxMillis) {
+        String transport, long statusSpreadMaxMillis, boolean nodeProxyInProcess) {
 
     /**
      * {@code WG_BACKEND=memory}: a fake device in memory (scale tests and benchmarks only): no interface, no
@@ -53,6 +53,16 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
         if (MEMORY_BACKEND.equals(backend) && startWireGuardGo) {
             throw new IllegalArgumentException("WG_BACKEND=memory (a fake device for scale tests) runs no wireguard-go: unset START_WIREGUARD_GO");
         }
+        // The node proxy runs in this JVM, unless the agent runs outside the node's namespace (NETNS, a simulation):
+        // a listener there needs a process started inside it. NODE_PROXY=process keeps the child JVM (benchmarks).
+        String netns = env.get("NETNS");
+        String nodeProxy = env.getOrDefault("NODE_PROXY", netns == null || netns.isBlank() ? "in-process" : "process");
+        if (!nodeProxy.equals("in-process") && !nodeProxy.equals("process")) {
+            throw new IllegalArgumentException("NODE_PROXY must be in-process or process, not " + nodeProxy);
+        }
+        if (nodeProxy.equals("in-process") && netns != null && !netns.isBlank()) {
+            throw new IllegalArgumentException("NODE_PROXY=in-process cannot listen inside NETNS " + netns + ": use process");
+        }
         return new AgentConfig(
                 namespace,
                 network,
@@ -63,14 +73,15 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 backend,
                 Path.of(env.getOrDefault("UAPI_SOCKET", "/var/run/wireguard/" + iface + ".sock")),
                 endpoint,
-                env.get("NETNS"),
+                netns,
                 blankToNull(env.get("HTTP_BIND")),
                 Integer.parseInt(env.getOrDefault("HTTP_PORT", "9464")),
                 Integer.parseInt(env.getOrDefault("STATS_SECONDS", "30")),
                 startWireGuardGo,
                 transport,
                 // The longest a new generation's status write waits (StatusPacing: 1 ms per peer up to this; 0: at once).
-                Long.parseLong(env.getOrDefault("STATUS_SPREAD_MAX_MS", "5000")));
+                Long.parseLong(env.getOrDefault("STATUS_SPREAD_MAX_MS", "5000")),
+                nodeProxy.equals("in-process"));
     }
 
     private static String blankToNull(String s) {

@@ -2,6 +2,8 @@ package io.dstack.vpn.agent;
 
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.dstack.vpn.proxy.ProxyMetrics;
+
 /** A few counters and gauges, exposed in Prometheus text form at /metrics. */
 final class AgentMetrics {
     private final AtomicLong generation = new AtomicLong(-1);
@@ -12,6 +14,12 @@ final class AgentMetrics {
     private final AtomicLong lastApplyNanos = new AtomicLong();
     private final AtomicLong tunnels = new AtomicLong();
     private final AtomicLong sessionsRenewed = new AtomicLong();
+    /** The node proxy's own series, once it runs inside this JVM (ADR 0008). */
+    private volatile ProxyMetrics proxy;
+
+    void proxy(ProxyMetrics metrics) {
+        proxy = metrics;
+    }
 
     void applied(long gen, int peerCount, int changeCount, long nanos) {
         generation.set(gen);
@@ -50,6 +58,7 @@ final class AgentMetrics {
                 + "# TYPE dstack_vpn_agent_last_apply_seconds gauge\ndstack_vpn_agent_last_apply_seconds " + lastApplyNanos.get() / 1e9 + "\n"
                 + "# TYPE dstack_vpn_agent_proxy_tunnels gauge\ndstack_vpn_agent_proxy_tunnels " + tunnels.get() + "\n"
                 + "# TYPE dstack_vpn_agent_tunnel_sessions_renewed_total counter\ndstack_vpn_agent_tunnel_sessions_renewed_total "
-                + sessionsRenewed.get() + "\n";
+                + sessionsRenewed.get() + "\n"
+                + (proxy == null ? "" : proxy.prometheus());
     }
 }

@@ -44,4 +44,18 @@ class AgentConfigTest {
         assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NETWORK", "mesh"))).hasMessageContaining("NAMESPACE");
         assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh"))).hasMessageContaining("no node id");
     }
+
+    @Test
+    void theNodeProxyRunsInTheAgentUnlessTheAgentRunsOutsideTheNodesNamespace() {
+        Map<String, String> node = Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1");
+        assertThat(AgentConfig.fromEnv(node).nodeProxyInProcess()).isTrue();
+        Map<String, String> simulated = Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "NETNS", "dvpn-a");
+        assertThat(AgentConfig.fromEnv(simulated).nodeProxyInProcess()).isFalse();
+        assertThat(AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "NODE_PROXY", "process"))
+                .nodeProxyInProcess()).isFalse();
+        assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "NETNS", "dvpn-a",
+                "NODE_PROXY", "in-process"))).hasMessageContaining("cannot listen inside NETNS dvpn-a");
+        assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "NODE_PROXY", "thread")))
+                .hasMessageContaining("NODE_PROXY must be in-process or process, not thread");
+    }
 }

@@ -25,8 +25,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,9 +43,7 @@ import io.dstack.vpn.agent.proxy.NodeProxyProcess;
  * stands in for WireGuard; every byte stays on loopback.
  */
 class ProxyUnderAttackIT {
-    static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
-    static final int PER_KIND = 350; // three kinds: 1,050 held open
-    static final int CHURN = 400;
+    static final InetAddress LOOPBACK = ProxyAttack.LOOPBACK;
     /** What the first attack may leave for good: 1.06 MiB measured (the JDK's grown tables); under attack, ~10 MiB. */
     static final long RETAINED_BOUND = 2L << 20;
     /**
@@ -116,47 +112,22 @@ class ProxyUnderAttackIT {
 
     /** One attack, with a tunnel opened in the middle of it and one at its height; every hostile socket closed after. */
     private void attack(long idleHeap, long idleRss) throws Exception {
-        List<Socket> hostile = new ArrayList<>();
-        AtomicBoolean attacking = new AtomicBoolean(true);
-        AtomicInteger churned = new AtomicInteger();
         long evictedBefore = value(metrics(), "dstack_vpn_proxy_connections_evicted_total");
-        Thread churn = Thread.ofPlatform().start(() -> {
-            while (attacking.get() || churned.get() < CHURN) {
-                try (Socket s = new Socket(LOOPBACK, port)) {
-                    s.getOutputStream().write(new byte[] {(byte) 0xff});
-                } catch (IOException ignored) {
-                    // refused or reset under load: churn goes on
-                }
-                churned.incrementAndGet();
-            }
-        });
-        int tunnelRoundTrips = 0;
+        int roundTrips;
         try {
-            byte[] half = new byte[2 + 32_768];
-            half[0] = (byte) 0xff;
-            half[1] = (byte) 0xff;
-            for (int i = 0; i < PER_KIND; i++) {
-                hostile.add(open(new byte[0]));                          // idle
-                hostile.add(open(new byte[] {(byte) 0xff, (byte) 0xff})); // a header only
-                hostile.add(open(half));                                  // half a frame, then silence
-                if (i == PER_KIND / 2) {
-                    tunnelRoundTrips += tunnel(200); // opened mid-attack
-                }
-            }
-            tunnelRoundTrips += tunnel(200); // and once every hostile connection is open
-            assertThat(proxy.isAlive()).as("the proxy survived the attack; its log:%n%s", readLog()).isTrue();
-            assertThat(tunnelRoundTrips).isEqualTo(400);
-            String metrics = metrics();
-            System.out.printf("attack: %d held open (idle, header, half frame), %d churned; proxy heap after GC %d KiB idle, "
-                    + "%d KiB under attack; RSS %d KiB idle, %d KiB under attack%n", hostile.size(), churned.get(),
-                    idleHeap >> 10, heapUsedAfterGc() >> 10, idleRss, rssKiB());
-            System.out.println(connectionCounters());
-            assertThat(value(metrics, "dstack_vpn_proxy_connections_evicted_total")).isGreaterThan(evictedBefore);
-        } finally {
-            attacking.set(false);
-            churn.join();
-            hostile.forEach(ProxyUnderAttackIT::closeQuietly);
+            roundTrips = new ProxyAttack(port).run((held, churned) -> {
+                assertThat(proxy.isAlive()).as("the proxy survived the attack; its log:%n%s", readLog()).isTrue();
+                String metrics = metrics();
+                System.out.printf("attack: %d held open (idle, header, half frame), %d churned; proxy heap after GC %d KiB idle, "
+                        + "%d KiB under attack; RSS %d KiB idle, %d KiB under attack%n", held, churned, idleHeap >> 10,
+                        heapUsedAfterGc() >> 10, idleRss, rssKiB());
+                System.out.println(connectionCounters());
+                assertThat(value(metrics, "dstack_vpn_proxy_connections_evicted_total")).isGreaterThan(evictedBefore);
+            });
+        } catch (IOException e) {
+            throw new AssertionError("a tunnel was cut (" + e + "); the proxy's counters: " + connectionCounters(), e);
         }
+        assertThat(roundTrips).as("datagrams echoed through the two tunnels opened during the attack").isEqualTo(400);
     }
 
     @Test
@@ -173,40 +144,16 @@ class ProxyUnderAttackIT {
         assertThat(value(metrics(), "dstack_vpn_proxy_connections_timed_out_total{reason=\"frame\"}")).isEqualTo(20);
     }
 
-    /** A well-behaved tunnel: its own connection, {@code n} frames sent and echoed back, byte for byte. */
-    private int tunnel(int n) throws IOException {
-        try (Socket s = new Socket(LOOPBACK, port)) {
-            s.setSoTimeout(10_000);
-            s.setTcpNoDelay(true);
-            OutputStream out = s.getOutputStream();
-            DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
-            int ok = 0;
-            for (int i = 0; i < n; i++) {
-                byte[] payload = new byte[1 + (i * 37) % 1420];
-                Arrays.fill(payload, (byte) i);
-                out.write(new byte[] {(byte) (payload.length >> 8), (byte) payload.length});
-                out.write(payload);
-                int length = in.readUnsignedShort();
-                byte[] back = new byte[length];
-                in.readFully(back);
-                if (Arrays.equals(back, payload)) {
-                    ok++;
-                }
-            }
-            return ok;
+    private int tunnel(int n) {
+        try {
+            return new ProxyAttack(port).tunnel(n);
         } catch (IOException e) {
             throw new AssertionError("the tunnel was cut (" + e + "); the proxy's counters: " + connectionCounters(), e);
         }
     }
 
     private Socket open(byte[] first) throws IOException {
-        Socket s = new Socket();
-        s.setReceiveBufferSize(4096);
-        s.connect(new InetSocketAddress(LOOPBACK, port), 5_000);
-        if (first.length > 0) {
-            s.getOutputStream().write(first);
-        }
-        return s;
+        return new ProxyAttack(port).open(first);
     }
 
     /**
@@ -313,14 +260,6 @@ class ProxyUnderAttackIT {
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, LOOPBACK)) {
             return s.getLocalPort();
-        }
-    }
-
-    private static void closeQuietly(Socket s) {
-        try {
-            s.close();
-        } catch (IOException ignored) {
-            // best effort
         }
     }
 }

@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   a bad line                 → "error &lt;id or -&gt; &lt;message&gt;"
  * </pre>
  *
- * The end of standard input (the agent is gone) stops the proxy.
+ * The end of standard input (the agent is gone) stops the proxy. The agent on a node calls {@link #open},
+ * {@link #close(String)} and {@link #dials} directly instead, with the proxy in its own JVM.
  */
 public final class NodeProxy implements AutoCloseable {
     private final InetAddress tunnelBind;
@@ -48,28 +49,15 @@ public final class NodeProxy implements AutoCloseable {
         String id = words.length > 1 ? words[1] : "-";
         try {
             if (words.length == 3 && words[0].equals("tunnel")) {
-                InetSocketAddress target = Addresses.parse(words[2]);
-                Udp2Tcp existing = tunnels.get(id);
-                if (existing != null && existing.tcpForward().equals(target)) {
-                    return "tunnel " + id + " " + existing.localAddress().getPort();
-                }
-                Udp2Tcp tunnel = new Udp2Tcp(new InetSocketAddress(tunnelBind, 0), target, tcpOptions, metrics);
-                Udp2Tcp replaced = tunnels.put(id, tunnel);
-                if (replaced != null) {
-                    replaced.close();
-                }
-                return "tunnel " + id + " " + tunnel.localAddress().getPort();
+                return "tunnel " + id + " " + open(id, Addresses.parse(words[2]));
             }
             if (words.length == 2 && words[0].equals("close")) {
-                Udp2Tcp tunnel = tunnels.remove(id);
-                if (tunnel != null) {
-                    tunnel.close();
-                }
+                close(id);
                 return "closed " + id;
             }
             if (words.length == 1 && words[0].equals("dials")) {
                 StringBuilder reply = new StringBuilder("dials");
-                tunnels.forEach((tunnelId, tunnel) -> reply.append(' ').append(tunnelId).append('=').append(tunnel.connectionsOpened()));
+                dials().forEach((tunnelId, count) -> reply.append(' ').append(tunnelId).append('=').append(count));
                 return reply.toString();
             }
             return "error " + id + " expected 'tunnel <id> <host:port>', 'close <id>' or 'dials'";
@@ -78,12 +66,40 @@ public final class NodeProxy implements AutoCloseable {
         }
     }
 
+    /** Opens (or keeps, when its target is the same) the tunnel {@code id} to {@code target}; returns its local UDP port. */
+    public synchronized int open(String id, InetSocketAddress target) throws IOException {
+        Udp2Tcp existing = tunnels.get(id);
+        if (existing != null && existing.tcpForward().equals(target)) {
+            return existing.localAddress().getPort();
+        }
+        Udp2Tcp tunnel = new Udp2Tcp(new InetSocketAddress(tunnelBind, 0), target, tcpOptions, metrics);
+        Udp2Tcp replaced = tunnels.put(id, tunnel);
+        if (replaced != null) {
+            replaced.close();
+        }
+        return tunnel.localAddress().getPort();
+    }
+
+    public synchronized void close(String id) {
+        Udp2Tcp tunnel = tunnels.remove(id);
+        if (tunnel != null) {
+            tunnel.close();
+        }
+    }
+
+    /** Per open tunnel id, the TCP connections it has opened so far. */
+    public Map<String, Long> dials() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        tunnels.forEach((id, tunnel) -> out.put(id, tunnel.connectionsOpened()));
+        return out;
+    }
+
     public int tunnelCount() {
         return tunnels.size();
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         tunnels.values().forEach(Udp2Tcp::close);
         tunnels.clear();
     }

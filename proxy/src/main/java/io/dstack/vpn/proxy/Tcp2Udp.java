@@ -35,17 +35,25 @@ public final class Tcp2Udp implements AutoCloseable {
      */
     public Tcp2Udp(List<InetSocketAddress> listen, InetSocketAddress forward, InetAddress udpBind, TcpOptions tcpOptions,
             int maxConnections, ProxyMetrics metrics) throws IOException {
+        this(listen, forward, udpBind, tcpOptions, maxConnections, ConnectionLimit.budgetOf(Runtime.getRuntime().maxMemory()), metrics);
+    }
+
+    /**
+     * @param memoryBudget what the connections may hold together, in bytes (a proxy of its own takes half its heap;
+     *                     one that shares a JVM, such as the agent's, gets a share)
+     */
+    public Tcp2Udp(List<InetSocketAddress> listen, InetSocketAddress forward, InetAddress udpBind, TcpOptions tcpOptions,
+            int maxConnections, long memoryBudget, ProxyMetrics metrics) throws IOException {
         if (forward.isUnresolved()) {
             throw new IllegalArgumentException("cannot resolve the forward address " + forward.getHostString());
         }
         this.forward = forward;
         this.udpBind = udpBind;
         this.tcpOptions = tcpOptions;
-        long maxMemory = Runtime.getRuntime().maxMemory();
-        this.limit = new ConnectionLimit(ConnectionLimit.budgetOf(maxMemory), maxConnections);
+        this.limit = new ConnectionLimit(memoryBudget, maxConnections);
         if (maxConnections > limit.maxConnections()) {
-            LOG.log(System.Logger.Level.WARNING, "--max-connections {0} is more than a heap of {1} MiB carries: using {2}",
-                    maxConnections, maxMemory >> 20, limit.maxConnections());
+            LOG.log(System.Logger.Level.WARNING, "--max-connections {0} is more than a memory budget of {1} MiB carries: using {2}",
+                    maxConnections, memoryBudget >> 20, limit.maxConnections());
         }
         this.metrics = metrics;
         metrics.connectionLimit(limit.maxConnections());

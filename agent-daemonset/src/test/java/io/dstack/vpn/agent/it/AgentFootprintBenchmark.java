@@ -122,13 +122,14 @@ class AgentFootprintBenchmark {
         Path log = Files.createTempFile("dstack-vpn-footprint-" + v.name(), ".log");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(v.jvmOptions());
+        v.jvmOptions().stream().filter(o -> !isEnv(o)).forEach(cmd::add);
         cmd.addAll(List.of("-jar", jar.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(v.dir().toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
         env.put("KUBECONFIG", RealApiServer.get().kubeconfig().toString());
         env.putAll(Map.of("NAMESPACE", NS, "NETWORK", NET, "NODE_ID", "node-0000", "KEY_DIR", keyDir.toString(), "WG_BACKEND", "memory",
                 "ENDPOINT", "10.255.0.1:51820", "HTTP_PORT", Integer.toString(port), "STATS_SECONDS", "5", "HTTP_BIND", "127.0.0.1"));
+        v.jvmOptions().stream().filter(AgentFootprintBenchmark::isEnv).forEach(o -> env.put(o.substring(0, o.indexOf('=')), o.substring(o.indexOf('=') + 1)));
         long t0 = System.nanoTime();
         Process p = pb.start();
         try {
@@ -174,6 +175,11 @@ class AgentFootprintBenchmark {
         }
     }
 
+    /** A variant's option {@code NAME=value} (upper case, no leading dash) is the agent's environment, e.g. NODE_PROXY=process. */
+    static boolean isEnv(String option) {
+        return option.matches("[A-Z][A-Z0-9_]*=.*");
+    }
+
     /** A variant that names a missing AOT cache gets it from a training run, as the image build makes it. */
     static void trainIfAsked(Variant v) throws Exception {
         String cache = v.jvmOptions().stream().filter(o -> o.startsWith("-XX:AOTCache=")).map(o -> o.substring("-XX:AOTCache=".length()))
@@ -182,7 +188,7 @@ class AgentFootprintBenchmark {
             return;
         }
         List<String> cmd = new ArrayList<>(List.of(RealApiServer.repoRoot().resolve("agent-daemonset/aot-training.sh").toString(), cache));
-        v.jvmOptions().stream().filter(o -> !o.startsWith("-XX:AOTCache=")).forEach(cmd::add);
+        v.jvmOptions().stream().filter(o -> !o.startsWith("-XX:AOTCache=") && !isEnv(o)).forEach(cmd::add);
         cmd.addAll(List.of("-jar", agentJar(v).toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(v.dir().toFile()).inheritIO();
         pb.environment().put("PATH", Path.of(System.getProperty("java.home"), "bin") + ":" + System.getenv("PATH"));
