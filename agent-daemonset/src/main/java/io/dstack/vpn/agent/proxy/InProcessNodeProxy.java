@@ -28,11 +28,13 @@ public final class InProcessNodeProxy implements NodeTunnels {
 
     private final Tcp2Udp server;
     private final NodeProxy tunnels;
+    private final Consumer<ProxyMetrics> metricsSink;
     private volatile boolean closed;
 
-    private InProcessNodeProxy(Tcp2Udp server, NodeProxy tunnels) {
+    private InProcessNodeProxy(Tcp2Udp server, NodeProxy tunnels, Consumer<ProxyMetrics> metricsSink) {
         this.server = server;
         this.tunnels = tunnels;
+        this.metricsSink = metricsSink;
     }
 
     /** What the proxy's connections may hold together: a quarter of this JVM's heap. */
@@ -40,16 +42,19 @@ public final class InProcessNodeProxy implements NodeTunnels {
         return Runtime.getRuntime().maxMemory() / 4;
     }
 
-    /** @param started told the proxy's metrics once it runs (the agent serves them on its own /metrics) */
-    public static Launcher launcher(Consumer<ProxyMetrics> started) {
+    /**
+     * @param metricsSink told the proxy's metrics once it runs, and null once it stops (the agent serves them on its
+     *                    own /metrics while it runs)
+     */
+    public static Launcher launcher(Consumer<ProxyMetrics> metricsSink) {
         return (tcpPort, wireGuardPort) -> {
             ProxyMetrics metrics = new ProxyMetrics();
             Tcp2Udp server = new Tcp2Udp(List.of(Addresses.parse("0.0.0.0:" + tcpPort)), new InetSocketAddress(InetAddress.getLoopbackAddress(), wireGuardPort),
                     InetAddress.getLoopbackAddress(), TcpOptions.DEFAULTS, 0, memoryBudget(), metrics);
             LOG.info("node proxy started in the agent: TCP :{} -> WireGuard 127.0.0.1:{} (at most {} connections)", tcpPort,
                     wireGuardPort, server.connectionLimit());
-            started.accept(metrics);
-            return new InProcessNodeProxy(server, new NodeProxy(InetAddress.getLoopbackAddress(), TcpOptions.DEFAULTS, metrics));
+            metricsSink.accept(metrics);
+            return new InProcessNodeProxy(server, new NodeProxy(InetAddress.getLoopbackAddress(), TcpOptions.DEFAULTS, metrics), metricsSink);
         };
     }
 
@@ -82,5 +87,6 @@ public final class InProcessNodeProxy implements NodeTunnels {
         closed = true;
         tunnels.close();
         server.close();
+        metricsSink.accept(null);
     }
 }

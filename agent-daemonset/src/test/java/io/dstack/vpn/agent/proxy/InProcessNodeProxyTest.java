@@ -68,6 +68,7 @@ class InProcessNodeProxyTest {
         assertThat(proxy.alive()).isTrue();
         proxy.close();
         assertThat(proxy.alive()).isFalse();
+        assertThat(metrics.get()).as("a stopped proxy's series leave the agent's /metrics").isNull();
     }
 
     @Test
