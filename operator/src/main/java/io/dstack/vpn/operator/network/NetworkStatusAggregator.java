@@ -17,20 +17,26 @@ import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
  * here, in one place:
  *
  * <pre>
- * pass                 peers, addresses, peerSet, convergence   chain             conditions
- * invalidCidr          kept from the old status                 kept              SpecValid, Ready
- * rpcConfigInvalid     kept from the old status                 kept              SpecValid, ChainSynced, Ready
- * waitingForChain      kept from the old status                 this pass's       SpecValid, the chain's, Ready
- * planned              from the plan                            this pass's       all it evaluated
+ * pass                 peers, addresses, peerSet, convergence   chain          conditions set     conditions carried
+ * invalidCidr          kept from the old status                 kept           SpecValid, Ready   PeerSetRendered, AddressPoolAvailable, the chain's
+ * rpcConfigInvalid     kept from the old status                 kept           + ChainSynced      PeerSetRendered, AddressPoolAvailable, the chain's others
+ * waitingForChain      kept from the old status                 this pass's    + the chain's      PeerSetRendered, AddressPoolAvailable
+ * planned              from the plan                            this pass's    all it evaluated   none
  * </pre>
  *
  * The counts, addresses and peer set are kept because an early end changes none of them: the last rendered
- * peer set stays in force, and a status that blanked them would flap on every restart. Conditions are never
- * kept: the status lists exactly the conditions this pass evaluated, so one it did not reach (PeerSetRendered
- * while the chain syncs) is left out rather than repeated as if current. A condition that is set again keeps
- * its lastTransitionTime while its status does not change ({@link ConditionSet}).
+ * peer set stays in force, and a status that blanked them would flap on every restart. The conditions that
+ * describe a kept field are carried with it, unchanged ({@link ConditionSet#carry}): PeerSetRendered with the
+ * peer set, AddressPoolAvailable with the addresses, the chain conditions with the chain position. Their own
+ * observedGeneration tells a reader when they were last evaluated. Before this class an early end dropped them,
+ * so PeerSetRendered vanished while the chain follower resynced although its peer set was still in force. A
+ * condition that is set again keeps its lastTransitionTime while its status does not change.
  */
 final class NetworkStatusAggregator {
+    /** What the peer set and the addresses kept by an early end are described by. */
+    static final String[] PEER_SET_CONDITIONS = {Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE};
+    /** What the chain position kept by an early end is described by. */
+    static final String[] CHAIN_CONDITIONS = {Conditions.CHAIN_SYNCED, Conditions.CHAIN_REACHABLE, Conditions.CHAIN_DATA_VALID};
     private final VpnNetwork network;
     private final VpnNetworkStatus old;
     private final long generation;
@@ -53,6 +59,7 @@ final class NetworkStatusAggregator {
     VpnNetworkStatus invalidCidr(String why) {
         conditions.set(Conditions.SPEC_VALID, false, "InvalidCidr", why)
                 .set(Conditions.READY, false, "InvalidSpec", why);
+        conditions.carry(PEER_SET_CONDITIONS).carry(CHAIN_CONDITIONS);
         return keptFromOld();
     }
 
@@ -64,6 +71,7 @@ final class NetworkStatusAggregator {
     VpnNetworkStatus rpcConfigInvalid(String why) {
         conditions.set(Conditions.CHAIN_SYNCED, false, "RpcConfigInvalid", why)
                 .set(Conditions.READY, false, "ChainNotSynced", why);
+        conditions.carry(PEER_SET_CONDITIONS).carry(CHAIN_CONDITIONS);
         return keptFromOld();
     }
 
@@ -71,6 +79,7 @@ final class NetworkStatusAggregator {
     VpnNetworkStatus waitingForChain(VpnNetworkStatus.ChainPosition position) {
         conditions.set(Conditions.READY, false, "ChainNotSynced",
                 "waiting for the chain follower's first sync; the last rendered peer set stays in force");
+        conditions.carry(PEER_SET_CONDITIONS);
         VpnNetworkStatus s = keptFromOld();
         s.chain = position;
         return s;

@@ -36,7 +36,9 @@ class NetworkStatusAggregatorTest {
     /** The status fields besides conditions and observedGeneration, by name. */
     static final Map<String, Function<VpnNetworkStatus, Object>> FIELDS = fields();
 
-    record Pass(String name, Function<NetworkStatusAggregator, VpnNetworkStatus> run, Set<String> kept, List<String> conditions) {
+    /** @param conditions the conditions the pass sets, in order; @param carried those it keeps from the old status, after them */
+    record Pass(String name, Function<NetworkStatusAggregator, VpnNetworkStatus> run, Set<String> kept, List<String> conditions,
+            List<String> carried) {
         @Override
         public String toString() {
             return name;
@@ -48,29 +50,35 @@ class NetworkStatusAggregatorTest {
     static Stream<Pass> passes() {
         Set<String> all = FIELDS.keySet();
         return Stream.of(
-                new Pass("invalidCidr keeps every field; only SpecValid and Ready are listed",
+                new Pass("invalidCidr keeps every field and carries the conditions that describe them",
                         s -> s.invalidCidr("not a CIDR"), all,
-                        List.of(Conditions.SPEC_VALID, Conditions.READY)),
-                new Pass("rpcConfigInvalid keeps every field; SpecValid, ChainSynced and Ready are listed",
+                        List.of(Conditions.SPEC_VALID, Conditions.READY),
+                        List.of(Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE, Conditions.CHAIN_SYNCED,
+                                Conditions.CHAIN_REACHABLE, Conditions.CHAIN_DATA_VALID)),
+                new Pass("rpcConfigInvalid keeps every field; sets ChainSynced and carries the chain's other conditions",
                         s -> {
                             s.specValid();
                             return s.rpcConfigInvalid("bad RPC settings");
                         }, all,
-                        List.of(Conditions.SPEC_VALID, Conditions.CHAIN_SYNCED, Conditions.READY)),
-                new Pass("waitingForChain keeps all but the chain position, which is this pass's; PeerSetRendered is left out",
+                        List.of(Conditions.SPEC_VALID, Conditions.CHAIN_SYNCED, Conditions.READY),
+                        List.of(Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE, Conditions.CHAIN_REACHABLE,
+                                Conditions.CHAIN_DATA_VALID)),
+                new Pass("waitingForChain keeps all but the chain position, which is this pass's; carries PeerSetRendered",
                         s -> {
                             s.specValid();
                             s.conditions().set(Conditions.CHAIN_SYNCED, false, "Syncing", "first sync")
                                     .set(Conditions.CHAIN_REACHABLE, true, "RpcAvailable", "ok");
                             return s.waitingForChain(NEW_POSITION);
                         }, Set.of("peers", "addresses", "peerSet", "convergence"),
-                        List.of(Conditions.SPEC_VALID, Conditions.CHAIN_SYNCED, Conditions.CHAIN_REACHABLE, Conditions.READY)),
+                        List.of(Conditions.SPEC_VALID, Conditions.CHAIN_SYNCED, Conditions.CHAIN_REACHABLE, Conditions.READY),
+                        List.of(Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE)),
                 new Pass("planned keeps nothing",
                         s -> {
                             s.specValid();
                             return s.planned(network("10.0.0.0/24").peer("a", A, Active, null).plan(), NEW_POSITION);
                         }, Set.of(),
-                        List.of(Conditions.SPEC_VALID, Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE, Conditions.READY)));
+                        List.of(Conditions.SPEC_VALID, Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE, Conditions.READY),
+                        List.of()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -90,8 +98,14 @@ class NetworkStatusAggregatorTest {
                 assertThat(get.apply(s)).as(field).isNotSameAs(get.apply(old));
             }
         });
-        assertThat(s.conditions).extracting(Condition::getType).containsExactlyElementsOf(pass.conditions());
-        assertThat(s.conditions).allSatisfy(c -> assertThat(c.getObservedGeneration()).isEqualTo(2L));
+        List<String> expected = new ArrayList<>(pass.conditions());
+        expected.addAll(pass.carried());
+        assertThat(s.conditions).extracting(Condition::getType).containsExactlyElementsOf(expected);
+        // set in this pass: this generation; carried: exactly as they were (generation 1, the old reason)
+        assertThat(s.conditions).allSatisfy(c -> assertThat(c.getObservedGeneration())
+                .isEqualTo(pass.carried().contains(c.getType()) ? 1L : 2L));
+        assertThat(s.conditions).filteredOn(c -> pass.carried().contains(c.getType()))
+                .allSatisfy(c -> assertThat(c.getReason()).isEqualTo("Old"));
         assertThat(s.observedGeneration).isEqualTo(2L);
     }
 
