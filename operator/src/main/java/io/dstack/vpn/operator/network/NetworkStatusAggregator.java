@@ -10,6 +10,7 @@ import io.dstack.vpn.api.status.ConditionSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnNetworkStatus;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
+import io.dstack.vpn.operator.status.Failures;
 
 /**
  * Builds a network's status for one reconcile pass, after Keycloak's status aggregator. A pass either plans
@@ -22,6 +23,7 @@ import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
  * rpcConfigInvalid     kept from the old status                 kept           + ChainSynced      PeerSetRendered, AddressPoolAvailable, the chain's others
  * waitingForChain      kept from the old status                 this pass's    + the chain's      PeerSetRendered, AddressPoolAvailable
  * planned              from the plan                            this pass's    all it evaluated   none
+ * reconcileFailed      kept from the old status                 kept           Ready              every other one
  * </pre>
  *
  * The counts, addresses and peer set are kept because an early end changes none of them: the last rendered
@@ -35,6 +37,8 @@ import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 final class NetworkStatusAggregator {
     /** What the peer set and the addresses kept by an early end are described by. */
     static final String[] PEER_SET_CONDITIONS = {Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE};
+    /** Ready's reason while a failed reconcile is retried. */
+    static final String RECONCILE_FAILED = "ReconcileFailed";
     /** What the chain position kept by an early end is described by. */
     static final String[] CHAIN_CONDITIONS = {Conditions.CHAIN_SYNCED, Conditions.CHAIN_REACHABLE, Conditions.CHAIN_DATA_VALID};
     private final VpnNetwork network;
@@ -83,6 +87,16 @@ final class NetworkStatusAggregator {
         VpnNetworkStatus s = keptFromOld();
         s.chain = position;
         return s;
+    }
+
+    /**
+     * The reconcile threw (an API write failed, say) and JOSDK will retry: Ready says so, and everything else
+     * stays as the last pass left it, conditions included, since nothing was decided anew.
+     */
+    VpnNetworkStatus reconcileFailed(Exception e) {
+        conditions.set(Conditions.READY, false, RECONCILE_FAILED, "the last reconcile failed and is retried: " + Failures.describe(e));
+        conditions.carry(Conditions.SPEC_VALID).carry(PEER_SET_CONDITIONS).carry(CHAIN_CONDITIONS);
+        return keptFromOld();
     }
 
     /** @param chain the chain source's position, null without one */

@@ -35,6 +35,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -173,8 +174,27 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         return patchIfChanged(network, next);
     }
 
+    /**
+     * A reconcile threw: Ready turns False with the error (JOSDK logs it and retries with back-off), the rest of
+     * the status stays. Without this the status kept saying Ready while every retry failed.
+     */
+    @Override
+    public ErrorStatusUpdateControl<VpnNetwork> updateErrorStatus(VpnNetwork network, Context<VpnNetwork> context, Exception e) {
+        VpnNetworkStatus status = new NetworkStatusAggregator(network, clock).reconcileFailed(e);
+        if (sameJson(status, network.getStatus())) {
+            return ErrorStatusUpdateControl.noStatusUpdate();
+        }
+        network.setStatus(status);
+        network.getMetadata().setResourceVersion(null);
+        return ErrorStatusUpdateControl.patchStatus(network);
+    }
+
+    private boolean sameJson(VpnNetworkStatus a, VpnNetworkStatus b) {
+        return serialization.asJson(a).equals(serialization.asJson(b));
+    }
+
     private UpdateControl<VpnNetwork> patchIfChanged(VpnNetwork network, VpnNetworkStatus status) {
-        if (serialization.asJson(status).equals(serialization.asJson(network.getStatus()))) {
+        if (sameJson(status, network.getStatus())) {
             return UpdateControl.noUpdate();
         }
         network.setStatus(status);

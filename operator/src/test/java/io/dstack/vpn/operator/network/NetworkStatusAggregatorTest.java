@@ -72,6 +72,11 @@ class NetworkStatusAggregatorTest {
                         }, Set.of("peers", "addresses", "peerSet", "convergence"),
                         List.of(Conditions.SPEC_VALID, Conditions.CHAIN_SYNCED, Conditions.CHAIN_REACHABLE, Conditions.READY),
                         List.of(Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE)),
+                new Pass("reconcileFailed keeps every field and condition; only Ready says the reconcile failed",
+                        s -> s.reconcileFailed(new IllegalStateException("the API server said 500")), all,
+                        List.of(Conditions.READY),
+                        List.of(Conditions.SPEC_VALID, Conditions.PEER_SET_RENDERED, Conditions.ADDRESS_POOL_AVAILABLE,
+                                Conditions.CHAIN_SYNCED, Conditions.CHAIN_REACHABLE, Conditions.CHAIN_DATA_VALID)),
                 new Pass("planned keeps nothing",
                         s -> {
                             s.specValid();
@@ -107,6 +112,17 @@ class NetworkStatusAggregatorTest {
         assertThat(s.conditions).filteredOn(c -> pass.carried().contains(c.getType()))
                 .allSatisfy(c -> assertThat(c.getReason()).isEqualTo("Old"));
         assertThat(s.observedGeneration).isEqualTo(2L);
+    }
+
+    @Test
+    void aFailedReconcileNamesTheErrorInReady() {
+        var net = Fixtures.devNetwork();
+        VpnNetworkStatus s = new NetworkStatusAggregator(net, CLOCK).reconcileFailed(new IllegalStateException("the API server said 500"));
+        assertThat(s.conditions).singleElement().satisfies(c -> {
+            assertThat(c.getStatus()).isEqualTo("False");
+            assertThat(c.getReason()).isEqualTo("ReconcileFailed");
+            assertThat(c.getMessage()).isEqualTo("the last reconcile failed and is retried: IllegalStateException: the API server said 500");
+        });
     }
 
     @Test
