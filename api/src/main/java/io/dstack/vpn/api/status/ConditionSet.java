@@ -59,6 +59,20 @@ public final class ConditionSet {
         return this;
     }
 
+    /**
+     * Keeps each of {@code types} that this pass did not set as it was, unchanged (its status, reason, message,
+     * transition time and its own observedGeneration, which tells when it was last evaluated): for a pass that ends
+     * before it can evaluate them while what they describe stays in force.
+     */
+    public ConditionSet carry(String... types) {
+        for (String type : types) {
+            if (get(type).isEmpty()) {
+                previous.stream().filter(c -> type.equals(c.getType())).findFirst().ifPresent(next::add);
+            }
+        }
+        return this;
+    }
+
     /** The condition set in this pass, if any. */
     public java.util.Optional<Condition> get(String type) {
         return next.stream().filter(c -> type.equals(c.getType())).findFirst();

@@ -30,4 +30,15 @@ class ConditionSetTest {
         var again = new ConditionSet(first, T2).set("Applied", true, "Applied", "ok again").build();
         assertThat(again.get(0).getLastTransitionTime()).isEqualTo("2026-01-01T00:00:00Z");
     }
+
+    @Test
+    void carryKeepsAConditionThisPassDidNotSetExactlyAsItWas() {
+        var first = new ConditionSet(null, 1, T1).set("Ready", true, "Ok", "fine").set("PeerSetRendered", true, "Rendered", "gen 4")
+                .build();
+        var early = new ConditionSet(first, 2, T2).set("Ready", false, "Waiting", "chain").carry("PeerSetRendered", "Ready", "Missing")
+                .build();
+        assertThat(early).extracting(c -> c.getType() + "=" + c.getStatus() + "/" + c.getReason() + "@" + c.getObservedGeneration())
+                .containsExactly("Ready=False/Waiting@2", "PeerSetRendered=True/Rendered@1"); // set wins; absent stays absent
+        assertThat(early.get(1)).isEqualTo(first.get(1));
+    }
 }

@@ -22,11 +22,13 @@ import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
 import io.dstack.vpn.operator.chain.ChainSources;
 import io.dstack.vpn.operator.events.EventRecorder;
+import io.dstack.vpn.operator.status.Failures;
 import io.dstack.vpn.operator.status.StatusApplier;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -123,6 +125,18 @@ public class VpnPeerReconciler implements Reconciler<VpnPeer> {
             return UpdateControl.<VpnPeer> noUpdate().rescheduleAfter(DUPLICATE_RECHECK);
         }
         return UpdateControl.noUpdate();
+    }
+
+    /**
+     * A reconcile threw, most likely the status write itself: a second write would fail the same way, so the
+     * peer gets a Warning Event instead (JOSDK logs the error and retries with back-off), and its last reported
+     * admission stays.
+     */
+    @Override
+    public ErrorStatusUpdateControl<VpnPeer> updateErrorStatus(VpnPeer peer, Context<VpnPeer> context, Exception e) {
+        events.warning(peer, "ReconcileFailed", "deciding this peer's admission failed and is retried: "
+                + Failures.describe(e));
+        return ErrorStatusUpdateControl.noStatusUpdate();
     }
 
     private AccessDecision decide(VpnPeer peer, VpnNetwork network, Context<VpnPeer> context) {
