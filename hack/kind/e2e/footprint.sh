@@ -24,7 +24,9 @@ agent_footprint() { # agent_footprint POD: "current_kib anon_kib file_kib java_p
     echo "$cur $anon $file $n $rss $threads"'
 }
 
-# Seconds from the agent container's start to its pod's Ready condition (the API gives whole seconds).
+# Seconds from the agent container's start to its pod's Ready condition (the API gives whole seconds). At install
+# this includes waiting for the network's first peer set (the agent is Ready once it has one); the agent-restart
+# phase measures a restart, when the peer set already exists.
 agent_start_to_ready() { # agent_start_to_ready POD
   local started ready
   started="$(kubectl get pod -n "${NS}" "$1" -o jsonpath='{.status.containerStatuses[?(@.name=="agent")].state.running.startedAt}')"
@@ -50,7 +52,7 @@ phase_footprint() {
       ((accepted >= 1)) || die "the node proxy in ${n}'s agent accepted no connection from the TCP node ${TCP_NODE}"
     fi
     ready="$(agent_start_to_ready "${pod}")"
-    printf '%s %s cgroup=%d KiB anon=%d KiB file=%d KiB java_processes=%d java_rss=%d KiB threads=%d proxy_connections=%s start_to_ready=%d s\n' \
+    printf '%s %s cgroup=%d KiB anon=%d KiB file=%d KiB java_processes=%d java_rss=%d KiB threads=%d proxy_connections=%s start_to_ready_since_install=%d s\n' \
       "${n}" "$([[ "${n}" == "${TCP_NODE}" ]] && echo TCP || echo UDP)" "${cur}" "${anon}" "${file}" "${procs}" "${rss}" "${threads}" \
       "${accepted}" "${ready}" | tee -a "${report}"
   done
