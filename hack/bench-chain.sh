@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of the chain follower against a real anvil (chain/src/test/java/io/dstack/vpn/chain/it/FollowerBenchmark.java):
-# initial sync of 10,000 tokens, RPC calls per new block at 10 / 1,000 / 10,000 tokens, one resync, and
-# revoke-to-registry latency with the follower polled every 100 ms and every 20 ms. About a minute on 2 cores.
+# initial sync of 10,000 tokens, RPC calls per new block at 10 / 1,000 / 10,000 tokens, a full resync and a resync of
+# logs, and revoke-to-registry latency with the follower polled every 100 ms and every 20 ms. About a minute on 2 cores.
 # Needs anvil and the compiled contract (hack/install-chain-tools.sh, node contracts/build.mjs).
 #
 #   hack/bench-chain.sh                       # everything, 10,000 tokens

@@ -84,7 +84,8 @@ public class ChainAccess {
 
     @Default("5m")
     @Size(max = 16)
-    @JsonPropertyDescription("How often to re-read every known token at a pinned block, to catch missed events.")
+    @JsonPropertyDescription("How often to re-read the contract's logs since the last resync, and the tokens they name, to"
+            + " catch missed events; one resync in 12 re-reads every known token.")
     public String resyncInterval;
 
     @Default("Revoke")

@@ -31,14 +31,16 @@ import io.dstack.vpn.chain.rpc.WrongChainException;
  * back to the newest block whose hash it still agrees with ({@link ReorgWindow}), re-reads every token touched
  * since then at that block, and goes forward again. Larger gaps (initial sync, catching up after an outage) read
  * logs in ranges that adapt to what the RPC accepts ({@link AdaptiveLogRange}), within a {@link CatchUpBudget} per
- * poll. Every resync interval ({@link ResyncSchedule}), all known tokens are re-read at the checkpoint block to catch
- * anything missed. Checkpoints are written as {@link CheckpointThrottle} allows.
+ * poll. Every resync interval ({@link ResyncSchedule}), the logs since the previous resync are read again and the
+ * tokens they name re-read at the checkpoint block to catch anything missed; every known token instead when the logs
+ * cannot be trusted, and every {@link ResyncRange#FULL_EVERY}-th time ({@link ResyncRange}). Checkpoints are written
+ * as {@link CheckpointThrottle} allows.
  *
  * <p>Not thread-safe: {@link #poll()} runs on one scheduler thread.
  */
 public final class ChainFollower {
     private static final Logger LOG = LoggerFactory.getLogger(ChainFollower.class);
-    /** How long one poll may keep reading ranges while behind the head. */
+    /** How long one poll may keep reading ranges while behind the head, and again for a resync's ranges. */
     private static final Duration CATCH_UP_BUDGET = Duration.ofSeconds(2);
 
     private final ChainReads reads;
@@ -50,6 +52,7 @@ public final class ChainFollower {
     private final AdaptiveLogRange ranges;
     private final CheckpointThrottle checkpoints;
     private final ResyncSchedule resyncs;
+    private final ResyncRange resyncRange = new ResyncRange();
     private final BlockTimeEstimate blockTime = new BlockTimeEstimate();
 
     private BlockRef checkpoint;
@@ -159,6 +162,7 @@ public final class ChainFollower {
             registry.report(s.problems());
             checkpoint = new BlockRef(savedCheckpoint.block(), savedCheckpoint.hash(), null, BlockRef.UNKNOWN_TIME);
             window.remember(checkpoint.number(), checkpoint.hash());
+            resyncRange.everyTokenReadAt(checkpoint.number());
             LOG.info("resumed from checkpoint block {} with {} tokens", savedCheckpoint.block(), s.states().size());
         } else {
             checkpoint = new BlockRef(config.fromBlock() - 1, null, null, BlockRef.UNKNOWN_TIME);
@@ -236,8 +240,9 @@ public final class ChainFollower {
         int before = registry.size();
         if (events.stream().anyMatch(e -> e instanceof AccessEvent.Malformed)) {
             // A log we could not use may have been a revocation: fail closed by re-reading every known token at
-            // the end of this range (in this poll), instead of stalling on the range or trusting what we have.
-            resyncs.forceAt(to.number());
+            // the checkpoint (in this poll), instead of stalling on the range or trusting what we have.
+            resyncs.forceNow();
+            resyncRange.distrust();
         }
         List<BigInteger> touched = registry.apply(events);
         if (!events.isEmpty()) {
@@ -254,7 +259,7 @@ public final class ChainFollower {
             // transaction also said which token (our contract's NodeKeyRotated).
             if (e instanceof AccessEvent.OwnerKeyUpdated o && !rotatedInTx.contains(e.at().txHash())) {
                 touched.addAll(registry.ownedBy(o.owner()));
-                rereadAt(registry.ownedBy(o.owner()), e.at().block());
+                reconcileAt(registry.ownedBy(o.owner()), e.at().block());
             }
             if (e.at().blockHash() != null) {
                 window.remember(e.at().block(), e.at().blockHash());
@@ -300,9 +305,11 @@ public final class ChainFollower {
         if (rewind.beyondWindow()) {
             registry.all().forEach(t -> affected.add(t.tokenId()));
         }
-        int reread = rereadAt(affected, Math.max(0, ancestor));
+        reconcileAt(affected, Math.max(0, ancestor));
+        int reread = affected.size();
         long from = checkpoint.number();
         window.forgetAfter(ancestor);
+        resyncRange.rewoundTo(ancestor);
         checkpoint = ancestor >= 0 ? reads.block(ancestor) : new BlockRef(ancestor, null, null, BlockRef.UNKNOWN_TIME);
         if (checkpoint.hash() != null) {
             window.remember(checkpoint.number(), checkpoint.hash()); // not "before block 0": there is no such block to ask for
@@ -314,33 +321,116 @@ public final class ChainFollower {
         }
     }
 
-    private int rereadAt(Collection<BigInteger> ids, long block) {
+    /** Reads the tokens at {@code block} and puts the registry right; returns how many records changed. */
+    private int reconcileAt(Collection<BigInteger> ids, long block) {
         if (ids.isEmpty()) {
             return 0;
         }
         TokenSnapshot s = reads.tokensAt(ids, block);
-        registry.reconcile(s.states(), s.missing(), block);
+        int changed = registry.reconcile(s.states(), s.missing(), block);
         registry.report(s.problems());
-        return ids.size();
+        return changed;
     }
 
+    /**
+     * Every resync interval, and at once after unusable logs: reads the logs since the previous resync again and
+     * compares the tokens they name with the contract, or every known token when {@link ResyncRange} says so. A
+     * resync of logs that does not reach the checkpoint in this poll goes on at the next one.
+     */
     private void resyncIfDue() {
-        if (!registry.synced() || !resyncs.due()) {
+        if (!registry.synced()) {
             return;
         }
-        resyncs.started();
-        verifyChainId();
+        if (resyncs.due()) {
+            resyncs.started();
+            verifyChainId();
+            resyncRange.begin();
+        } else if (!resyncRange.goesOn()) {
+            return;
+        }
+        if (!resyncRange.full()) {
+            readLogsAgain();
+        }
+        if (resyncRange.full()) {
+            readEveryToken();
+        }
+        ResyncRange.Totals done = resyncRange.finishedAt(checkpoint.number());
+        if (done != null) {
+            listener.resynced(done.tokens(), done.corrected());
+            blockTime.remeasure();
+        }
+    }
+
+    /** The logs since the previous resync, range by range within a budget; tokens they name are read at the checkpoint. */
+    private void readLogsAgain() {
+        CatchUpBudget budget = new CatchUpBudget(clock, CATCH_UP_BUDGET);
+        while (resyncRange.from() <= checkpoint.number() && !resyncRange.full()) {
+            if (!budget.allowsAnotherAfter(readLogsAgainStep())) {
+                return; // the rest at the next poll
+            }
+        }
+    }
+
+    private Step readLogsAgainStep() {
+        long from = resyncRange.from();
+        long at = checkpoint.number();
+        long to = ranges.end(from, at);
+        List<AccessEvent> events;
+        try {
+            events = reads.logsBetween(from, to);
+        } catch (RpcException e) {
+            if (ranges.narrowedAfter(e)) {
+                return Step.NARROWED;
+            }
+            throw e;
+        }
+        ranges.succeeded();
+        List<AccessEvent> unusable = events.stream().filter(e -> e instanceof AccessEvent.Malformed).toList();
+        if (!unusable.isEmpty()) {
+            registry.apply(unusable); // records them as problems, as while following
+            LOG.warn("resync: unusable logs in blocks {}..{}; reading every known token", from, to);
+            resyncRange.distrust(); // fail closed: the full read follows in this poll
+            return Step.SETBACK;
+        }
+        if (events.stream().anyMatch(e -> window.contradicts(e.at().block(), e.at().blockHash()))) {
+            LOG.info("resync: blocks {}..{} changed while reading their logs again; reading again", from, to);
+            return Step.SETBACK;
+        }
+        Set<BigInteger> ids = tokensNamedBy(events);
+        int corrected = reconcileAt(ids, at);
+        if (corrected > 0) {
+            LOG.warn("resync of blocks {}..{} at block {} corrected {} of the {} tokens their logs name: events were missed", from, to,
+                    at, corrected, ids.size());
+        }
+        resyncRange.count(ids.size(), corrected);
+        resyncRange.logsReadThrough(to);
+        return Step.ADVANCED;
+    }
+
+    /** The tokens logs name; for the prototype's PublicKeyUpdated, which names none, the owner's tokens. */
+    private Set<BigInteger> tokensNamedBy(List<AccessEvent> events) {
+        Set<BigInteger> ids = new TreeSet<>();
+        for (AccessEvent e : events) {
+            if (e.tokenId() != null) {
+                ids.add(e.tokenId());
+            }
+            if (e instanceof AccessEvent.OwnerKeyUpdated o) {
+                ids.addAll(registry.ownedBy(o.owner()));
+            }
+        }
+        return ids;
+    }
+
+    private void readEveryToken() {
         List<BigInteger> ids = new ArrayList<>();
         registry.all().forEach(t -> ids.add(t.tokenId()));
-        long at = resyncs.blockToRead(checkpoint.number());
-        TokenSnapshot s = reads.tokensAt(ids, at);
-        int corrected = registry.reconcile(s.states(), s.missing(), at);
-        registry.report(s.problems());
+        long at = checkpoint.number();
+        int corrected = reconcileAt(ids, at);
         if (corrected > 0) {
-            LOG.warn("resync at block {} corrected {} of {} tokens: events were missed", at, corrected, ids.size());
+            LOG.warn("full resync at block {} corrected {} of {} tokens: events were missed", at, corrected, ids.size());
         }
-        listener.resynced(ids.size(), corrected);
-        blockTime.remeasure();
+        resyncRange.count(ids.size(), corrected);
+        resyncRange.everyTokenReadAt(at);
     }
 
     /** An error that no retry fixes. */

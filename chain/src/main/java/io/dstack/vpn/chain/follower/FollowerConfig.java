@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * @param fromBlock       first block to read logs from when there is no checkpoint (the deployment block)
  * @param initialRange    blocks per eth_getLogs request at first; halved on "range too large", doubled on success
- * @param resyncInterval  how often every known token is re-read at a pinned block
+ * @param resyncInterval  how often the logs since the previous resync are read again and the tokens they name re-read
+ *                        at a pinned block; one resync in {@link ResyncRange#FULL_EVERY} re-reads every known token
  * @param batchSize       calls per JSON-RPC batch for token reads
  * @param reorgWindow     how many recent block hashes are kept to find a common ancestor
  */

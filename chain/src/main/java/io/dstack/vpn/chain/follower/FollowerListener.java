@@ -17,6 +17,13 @@ public interface FollowerListener {
     default void eventsApplied(int count) {
     }
 
+    /**
+     * A resync is done (it may have taken more than one poll).
+     *
+     * @param tokens    tokens read at the checkpoint: every known one at a full resync, otherwise the ones the logs since
+     *                  the previous resync name
+     * @param corrected tokens whose record changed: events were missed
+     */
     default void resynced(int tokens, int corrected) {
     }
 }

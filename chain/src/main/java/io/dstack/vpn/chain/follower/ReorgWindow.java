@@ -44,6 +44,12 @@ final class ReorgWindow {
         touched.computeIfAbsent(block, k -> new HashSet<>()).add(tokenId);
     }
 
+    /** Whether the window keeps another hash for this block: a log that names {@code hash} comes from another branch. */
+    boolean contradicts(long block, String hash) {
+        String known = hashes.get(block);
+        return known != null && hash != null && !known.equalsIgnoreCase(hash);
+    }
+
     /** Forgets blocks that fell out of the window behind {@code checkpoint}. */
     void slide(long checkpoint) {
         long floor = checkpoint - size;

@@ -6,8 +6,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongUnaryOperator;
 
 import io.dstack.vpn.api.wireguard.WireGuardKey;
@@ -49,8 +51,12 @@ final class ScriptedChain implements ChainReads {
     final List<String> calls = new ArrayList<>();
     /** Answers for the next logsBetween calls, instead of the chain's logs. */
     final Deque<List<AccessEvent>> rangeAnswers = new ArrayDeque<>();
+    /** Runs before every range read (a test moves its clock here: reads that take time). */
+    Runnable beforeRangeRead = () -> { };
     /** Ranges longer than this are refused, as RPC providers do. */
     long rangeLimit = Long.MAX_VALUE;
+    /** Blocks whose logs the next read misses (a log index that lags behind the block), by number. */
+    private final Set<Long> missedOnce = new HashSet<>();
     /** Timestamp of block n, for blocks mined from now on. */
     LongUnaryOperator timestamps = n -> 1_767_225_600L + 2 * n;
 
@@ -83,7 +89,13 @@ final class ScriptedChain implements ChainReads {
     /** Drops the blocks after {@code ancestor}; blocks mined from now on have new hashes. */
     void reorgTo(long ancestor) {
         blocks.subList((int) ancestor + 1, blocks.size()).clear();
+        missedOnce.removeIf(n -> n > ancestor);
         fork++;
+    }
+
+    /** The next read of this block's logs (by hash or in a range) misses them; later reads see them. */
+    void missOnce(BlockRef block) {
+        missedOnce.add(block.number());
     }
 
     BlockRef head() {
@@ -131,19 +143,21 @@ final class ScriptedChain implements ChainReads {
     public List<AccessEvent> logsOf(BlockRef block) {
         calls.add("logs of " + block.number());
         Block b = blocks.get((int) block.number());
-        return b.ref().hash().equals(block.hash()) ? b.logs() : List.of();
+        return b.ref().hash().equals(block.hash()) && !missedOnce.remove(block.number()) ? b.logs() : List.of();
     }
 
     @Override
     public List<AccessEvent> logsBetween(long from, long to) {
         calls.add("logs " + from + ".." + to);
+        beforeRangeRead.run();
         if (!rangeAnswers.isEmpty()) {
             return rangeAnswers.poll();
         }
         if (to - from + 1 > rangeLimit) {
             throw new RpcException("block range exceeds the limit of " + rangeLimit, false, -32602, null);
         }
-        return blocks.subList((int) from, (int) to + 1).stream().flatMap(b -> b.logs().stream()).toList();
+        return blocks.subList((int) from, (int) to + 1).stream().filter(b -> !missedOnce.remove(b.ref().number()))
+                .flatMap(b -> b.logs().stream()).toList();
     }
 
     @Override

@@ -10,8 +10,10 @@ import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.LongUnaryOperator;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
@@ -21,13 +23,16 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.dstack.vpn.chain.contract.AccessEvent;
 import io.dstack.vpn.chain.registry.AccessRegistry;
+import io.dstack.vpn.chain.registry.TokenRecord;
 
 /** The follower against a {@link ScriptedChain}: reorgs, ranges, checkpoints, resyncs and heads, step by step, no anvil. */
 class ScriptedFollowerTest {
     static final String CONTRACT = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+    static final Duration RESYNC = Duration.ofMinutes(5);
 
     final ScriptedChain chain = new ScriptedChain();
     final AccessRegistry registry = new AccessRegistry();
@@ -38,7 +43,7 @@ class ScriptedFollowerTest {
 
     ChainFollower follower(int reorgWindow, long initialRange, long maxRange) {
         FollowerConfig config = new FollowerConfig(CONTRACT, ScriptedChain.CHAIN_ID, 0, initialRange, maxRange, Duration.ofSeconds(2),
-                Duration.ofMinutes(5), 250, reorgWindow);
+                RESYNC, 250, reorgWindow);
         return new ChainFollower(chain, config, registry, new FollowerListener() {
             @Override
             public void checkpoint(Checkpoint c) {
@@ -155,20 +160,23 @@ class ScriptedFollowerTest {
     }
 
     @Test
-    void aMalformedLogForcesAResyncAtTheEndOfItsRange() {
+    void aMalformedLogMakesThatPollReadEveryTokenAtTheCheckpoint() {
         chain.mineEmpty(1);
         chain.mine(granted(1)); // block 2
         chain.mineEmpty(2);
         // Block 5 revoked token 1, but its log cannot be used.
         chain.mineShowing(new ScriptedChain.Log[] {malformed("undecodable data")}, new ScriptedChain.Log[] {revoked(1)});
-        chain.mineEmpty(3); // head 8
+        chain.mineEmpty(2);
+        chain.mine(granted(2)); // block 8, the head
         ChainFollower f = follower(256, 4, 4); // ranges 0..3, 4..7, 8..8
 
         f.poll();
 
-        assertThat(chain.callsStartingWith("tokens ")).containsExactly("tokens at 7 x1");
-        assertThat(resyncs).containsExactly(List.of(1, 1));
+        // At the checkpoint, not at the end of the malformed log's range (block 7): that would undo block 8's grant.
+        assertThat(chain.callsStartingWith("tokens ")).containsExactly("tokens at 8 x2");
+        assertThat(resyncs).containsExactly(List.of(2, 1));
         assertThat(registry.get(BigInteger.ONE)).hasValueSatisfying(t -> assertThat(t.active()).as("fails closed").isFalse());
+        assertThat(registry.get(BigInteger.TWO)).hasValueSatisfying(t -> assertThat(t.active()).isTrue());
         assertThat(registry.problems()).anySatisfy(p -> assertThat(p).contains("undecodable data"));
         assertThat(f.health().checkpoint()).isEqualTo(8);
     }
@@ -297,5 +305,261 @@ class ScriptedFollowerTest {
         assertThat(f.health().blockTime()).isEqualTo(Duration.ofMillis(280));
         // block 1200: the checkpoint, checked before the gap to 1300 is read
         assertThat(chain.callsStartingWith("block ")).containsExactly("block 200", "block 1200", "block 300");
+    }
+
+    // --- periodic resync: the logs since the previous one, and the tokens they name ---
+
+    static BigInteger id(long n) {
+        return BigInteger.valueOf(n);
+    }
+
+    boolean active(long tokenId) {
+        return registry.get(id(tokenId)).map(TokenRecord::active).orElseThrow();
+    }
+
+    /** Block 1 grants tokens 1..n (the next block mined). */
+    void grantInOneBlock(int n) {
+        chain.mine(LongStream.rangeClosed(1, n).mapToObj(ScriptedChain::granted).toArray(ScriptedChain.Log[]::new));
+    }
+
+    ChainFollower syncedAndResynced(int tokens) {
+        return syncedAndResynced(follower(256, 16, 64), tokens);
+    }
+
+    /** Block 1 grants tokens 1..n; {@code f} follows from block 0 and makes its first resync at block 2. */
+    ChainFollower syncedAndResynced(ChainFollower f, int tokens) {
+        grantInOneBlock(tokens);
+        f.poll();
+        chain.mine(); // block 2
+        clock.advance(RESYNC);
+        f.poll();
+        assertThat(chain.callsStartingWith("tokens ")).as("after a start without checkpoint, the first resync reads every token")
+                .containsExactly("tokens at 2 x" + tokens);
+        assertThat(resyncs).containsExactly(List.of(tokens, 0));
+        return f;
+    }
+
+    @ParameterizedTest(name = "{0} tokens")
+    @ValueSource(ints = {10, 1_000})
+    void aResyncReadsTheLogsSinceThePreviousOneAndNoTokenWhenTheyNameNone(int tokens) {
+        ChainFollower f = syncedAndResynced(tokens);
+        for (int i = 0; i < 5; i++) {
+            chain.mine(); // blocks 3..7, one per poll
+            f.poll();
+        }
+        chain.mine(); // block 8
+        clock.advance(RESYNC);
+        chain.calls.clear();
+
+        f.poll();
+
+        // The same calls at 10 and at 1,000 tokens: the new block's two, the chain id, the logs of the blocks since the
+        // previous resync (one range), the block-time read. No token is read.
+        assertThat(chain.calls).containsExactly("latest", "logs of 8", "chainId", "logs 3..8", "block 0");
+        assertThat(resyncs).containsExactly(List.of(tokens, 0), List.of(0, 0));
+    }
+
+    /** The next block revokes the token, and the follower's read of it misses the log; then one empty block. */
+    ChainFollower missingARevocation(ChainFollower f, long token) {
+        chain.missOnce(chain.mine(revoked(token)));
+        f.poll();
+        chain.mine();
+        f.poll();
+        return f;
+    }
+
+    /** Block 1 grants tokens 1..3, the head is block 5, and the follower will start from a checkpoint there. */
+    ChainFollower loadingACheckpointAtBlock5() {
+        grantInOneBlock(3);
+        chain.mineEmpty(4);
+        ChainFollower f = follower(256, 16, 64);
+        f.resumeFrom(new Checkpoint(5, chain.head().hash(), new TreeSet<>(Set.of(id(1), id(2), id(3))), Map.of()));
+        return f;
+    }
+
+    /** Block 3 revokes token 3, missed. Head 4. */
+    ChainFollower missedWhileFollowing() {
+        return missingARevocation(syncedAndResynced(5), 3);
+    }
+
+    /** Loaded from a checkpoint at block 5; block 6 revokes token 2, missed. Head 7. */
+    ChainFollower missedAfterACheckpointLoad() {
+        ChainFollower f = loadingACheckpointAtBlock5();
+        f.poll();
+        return missingARevocation(f, 2);
+    }
+
+    /**
+     * A resync reads the logs through block 8; then a reorg replaces blocks 5..8 with a branch that revokes token 2
+     * in block 5, and the follower misses that log. Head 9.
+     */
+    ChainFollower missedOnABranchThatReplacedBlocksAResyncRead() {
+        ChainFollower f = syncedAndResynced(3);
+        for (int i = 0; i < 5; i++) {
+            chain.mine(); // blocks 3..7
+            f.poll();
+        }
+        chain.mine(); // block 8
+        clock.advance(RESYNC);
+        f.poll();
+        assertThat(chain.calls).as("the second resync read the logs through block 8").contains("logs 3..8");
+        chain.reorgTo(4);
+        chain.missOnce(chain.mine(revoked(2)));
+        chain.mineEmpty(4);
+        f.poll();
+        assertThat(reorgs).containsExactly(List.of(8L, 4L, 0L));
+        assertThat(f.health().checkpoint()).isEqualTo(9);
+        return f;
+    }
+
+    static Stream<Arguments> missedRevocations() {
+        return Stream.of(
+                arguments("while following", (Function<ScriptedFollowerTest, ChainFollower>) ScriptedFollowerTest::missedWhileFollowing,
+                        3, "logs 3..4", "tokens at 4 x1"),
+                arguments("the first resync after a checkpoint load: from the block after it",
+                        (Function<ScriptedFollowerTest, ChainFollower>) ScriptedFollowerTest::missedAfterACheckpointLoad, 2, "logs 6..7",
+                        "tokens at 7 x1"),
+                arguments("a reorg took the checkpoint below the previous resync: from the common ancestor on, not from block 9",
+                        (Function<ScriptedFollowerTest, ChainFollower>) ScriptedFollowerTest::missedOnABranchThatReplacedBlocksAResyncRead,
+                        2, "logs 5..9", "tokens at 9 x1"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("missedRevocations")
+    void aMissedRevocationIsCorrectedByTheNextResyncWhichReadsOnlyThatToken(String name, Function<ScriptedFollowerTest, ChainFollower> missed,
+            long token, String logsRead, String tokensRead) {
+        ChainFollower f = missed.apply(this);
+        assertThat(active(token)).as("the revocation was missed").isTrue();
+        int activeBefore = registry.all().stream().filter(TokenRecord::active).toList().size();
+        clock.advance(RESYNC);
+        chain.calls.clear();
+
+        f.poll();
+
+        assertThat(chain.calls).containsExactly("latest", "chainId", logsRead, tokensRead, "block 0");
+        assertThat(resyncs.getLast()).isEqualTo(List.of(1, 1));
+        assertThat(active(token)).isFalse();
+        assertThat(registry.all()).filteredOn(TokenRecord::active).hasSize(activeBefore - 1);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "seen while following,                     false",
+            "seen only when the resync reads it again, true",
+    })
+    void anUnusableLogMakesTheResyncReadEveryKnownTokenAtTheCheckpoint(String name, boolean missedWhileFollowing) {
+        ChainFollower f = syncedAndResynced(3);
+        // Block 3 revoked token 1, but its log cannot be used.
+        BlockRef bad = chain.mineShowing(new ScriptedChain.Log[] {malformed("undecodable data")}, new ScriptedChain.Log[] {revoked(1)});
+        if (missedWhileFollowing) {
+            chain.missOnce(bad);
+        }
+        chain.mine(granted(4)); // block 4
+        f.poll();
+        clock.advance(RESYNC);
+        f.poll();
+
+        assertThat(chain.callsStartingWith("tokens ")).as("after the first resync's read of every token: every one again")
+                .containsExactly("tokens at 2 x3", "tokens at 4 x4");
+        assertThat(resyncs).contains(List.of(4, 1));
+        assertThat(active(1)).as("fails closed").isFalse();
+        assertThat(active(4)).isTrue();
+        assertThat(registry.problems()).anySatisfy(p -> assertThat(p).contains("undecodable data"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "after a checkpoint load (every token read): the 12th,  true,  LLLLLLLLLLLFLL",
+            "after a start without checkpoint: the 1st and the 13th, false, FLLLLLLLLLLLFL",
+    })
+    void oneResyncInTwelveReadsEveryToken(String name, boolean fromCheckpoint, String expected) {
+        ChainFollower f;
+        if (fromCheckpoint) {
+            f = loadingACheckpointAtBlock5();
+        } else {
+            grantInOneBlock(3);
+            chain.mineEmpty(4); // head 5
+            f = follower(256, 16, 64);
+        }
+        f.poll();
+        StringBuilder kinds = new StringBuilder();
+        for (int i = 0; i < expected.length(); i++) {
+            BlockRef block = chain.mine();
+            clock.advance(RESYNC);
+            chain.calls.clear();
+            f.poll();
+            if (chain.calls.contains("tokens at " + block.number() + " x3")) {
+                kinds.append('F');
+            } else if (chain.calls.contains("logs " + block.number() + ".." + block.number())) {
+                kinds.append('L');
+            } else {
+                kinds.append('?');
+            }
+        }
+        assertThat(kinds.toString()).isEqualTo(expected);
+        assertThat(resyncs).hasSize(expected.length());
+    }
+
+    @Test
+    void logsOfAnotherBranchAreNotTakenAsReadAgain() {
+        ChainFollower f = syncedAndResynced(3);
+        chain.mine(); // block 3
+        f.poll();
+        chain.mine(); // block 4
+        f.poll();
+        // A revocation in block 4, as a node on another branch has it: the follower knows block 4 by another hash.
+        List<AccessEvent> fromAnotherBranch = List.of(revoked(2).at(new AccessEvent.LogPosition(4, ScriptedChain.hash(7, 4), 0,
+                ScriptedChain.hash(99, 2))));
+        chain.rangeAnswers.add(fromAnotherBranch);
+        chain.rangeAnswers.add(fromAnotherBranch);
+        clock.advance(RESYNC);
+        chain.calls.clear();
+
+        f.poll();
+        assertThat(chain.calls).as("read again at once, then left to the next poll").containsExactly("latest", "chainId", "logs 3..4",
+                "logs 3..4");
+        assertThat(active(2)).isTrue();
+        assertThat(resyncs).as("not done").hasSize(1);
+
+        chain.calls.clear();
+        f.poll();
+        assertThat(chain.calls).containsExactly("latest", "logs 3..4", "block 0");
+        assertThat(resyncs).containsExactly(List.of(3, 0), List.of(0, 0));
+        assertThat(active(2)).isTrue();
+    }
+
+    @Test
+    void aResyncLongerThanOnePollsBudgetGoesOnAtTheNextPollWhereItStopped() {
+        ChainFollower f = syncedAndResynced(follower(256, 4, 4), 3); // ranges of 4 blocks
+        for (int n = 3; n <= 20; n++) {
+            if (n == 3 || n == 15) {
+                chain.missOnce(chain.mine(revoked(n == 3 ? 1 : 2))); // both revocations missed while following
+            } else {
+                chain.mine();
+            }
+            f.poll();
+        }
+        assertThat(active(1) && active(2)).isTrue();
+        clock.advance(RESYNC);
+        chain.beforeRangeRead = () -> clock.advance(Duration.ofSeconds(1)); // each range read takes 1 s of the 2 s budget
+
+        chain.calls.clear();
+        f.poll();
+        assertThat(chain.calls).containsExactly("latest", "chainId", "logs 3..6", "tokens at 20 x1", "logs 7..10");
+        assertThat(active(1)).isFalse();
+        assertThat(resyncs).as("not done yet").hasSize(1);
+
+        chain.mine(); // block 21
+        chain.calls.clear();
+        f.poll();
+        assertThat(chain.calls).containsExactly("latest", "logs of 21", "logs 11..14", "logs 15..18", "tokens at 21 x1");
+        assertThat(active(2)).isFalse();
+        assertThat(resyncs).hasSize(1);
+
+        chain.mine(); // block 22
+        chain.calls.clear();
+        f.poll();
+        assertThat(chain.calls).containsExactly("latest", "logs of 22", "logs 19..22", "block 0");
+        assertThat(resyncs).containsExactly(List.of(3, 0), List.of(2, 2));
     }
 }
