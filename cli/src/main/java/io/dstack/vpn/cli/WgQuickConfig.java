@@ -16,9 +16,6 @@ import io.dstack.vpn.api.peerset.PeerSetView;
  * reads the peer set, this renders it.
  */
 final class WgQuickConfig {
-    /** Keepalive for a tunnelled peer that asks for none: a tunnel needs traffic to come up and a NAT to stay open. */
-    static final int TUNNEL_KEEPALIVE_SECONDS = 25;
-
     /** @throws CliException NOT_FOUND when the node is not in the set, CONFIG when TCP is asked of a network without a proxy */
     static String render(PeerSet set, String nodeId, String network) {
         PeerSet.Peer self = set.peers().stream().filter(p -> p.nodeId().equals(nodeId)).findFirst()
@@ -60,7 +57,7 @@ final class WgQuickConfig {
                     sb.append("#   (udp2tcp takes an IP address: resolve ").append(host).append(" first)\n");
                 }
                 sb.append("Endpoint = 127.0.0.1:").append(tunnelPort).append('\n');
-                keepalive = keepalive > 0 ? keepalive : TUNNEL_KEEPALIVE_SECONDS;
+                keepalive = keepalive > 0 ? keepalive : PeerSetView.TUNNEL_KEEPALIVE_SECONDS;
             } else if (p.endpoint() != null && "TCP".equals(transports.get(p.nodeId()))) {
                 sb.append("# transport TCP: it dials in through this node's proxy, so no endpoint here\n");
             } else if (p.endpoint() != null) {

@@ -3,12 +3,8 @@ package io.dstack.vpn.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +19,7 @@ import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
 import io.dstack.vpn.testing.AgentProcess;
 import io.dstack.vpn.testing.RealApiServer;
+import io.dstack.vpn.testing.UdpEcho;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -40,7 +37,7 @@ class AgentProxyUnderAttackIT {
     static final String NET = "edge";
     static final Pattern GENERATION = Pattern.compile("(?m)^dstack_vpn_agent_applied_generation (\\d+)");
 
-    DatagramSocket wireGuard;
+    UdpEcho wireGuard;
     AgentProcess agent;
 
     @AfterEach
@@ -57,11 +54,10 @@ class AgentProxyUnderAttackIT {
     void theAgentAppliesARevocationWhileItsProxyIsUnderAttack() throws Exception {
         KubernetesClient client = RealApiServer.get().client();
         client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
-        wireGuard = new DatagramSocket(new InetSocketAddress(ProxyAttack.LOOPBACK, 0));
-        Thread.ofVirtual().start(this::echo);
+        wireGuard = new UdpEcho();
         int proxyPort = freePort();
         List<PeerSet.Peer> peers = peers(200);
-        writePeerSet(client, new PeerSet(NET, 1, "10.96.0.0/16", wireGuard.getLocalPort(), 1420, "Mesh", null, proxyPort, peers));
+        writePeerSet(client, new PeerSet(NET, 1, "10.96.0.0/16", wireGuard.port(), 1420, "Mesh", null, proxyPort, peers));
         agent = AgentProcess.startMemory("node-self", NS, NET, Files.createTempDirectory("agent-attack-key"), "127.0.0.1:51820",
                 java.util.Map.of(), imageJvmOptions());
         awaitMetrics(m -> generation(m) >= 1 && m.contains("dstack_vpn_proxy_connections_limit "), "the first peer set applied, proxy up");
@@ -71,7 +67,7 @@ class AgentProxyUnderAttackIT {
         int roundTrips = new ProxyAttack(proxyPort).run((held, churned) -> {
             // A revocation arrives while every hostile connection is held and the churn goes on.
             long t0 = System.nanoTime();
-            writePeerSet(client, new PeerSet(NET, 2, "10.96.0.0/16", wireGuard.getLocalPort(), 1420, "Mesh", null, proxyPort,
+            writePeerSet(client, new PeerSet(NET, 2, "10.96.0.0/16", wireGuard.port(), 1420, "Mesh", null, proxyPort,
                     peers.subList(0, peers.size() - 1)));
             awaitMetrics(m -> generation(m) >= 2, "the revocation applied during the attack");
             underAttack.add(String.format(Locale.ROOT, "revocation applied %.0f ms after the write, under attack (%d held, %d churned); "
@@ -126,20 +122,6 @@ class AgentProxyUnderAttackIT {
     private static void writePeerSet(KubernetesClient client, PeerSet set) {
         client.resource(new ConfigMapBuilder().withNewMetadata().withName(PeerSetCodec.configMapName(NET)).withNamespace(NS).endMetadata()
                 .addToData(PeerSetCodec.PEERS_KEY, PeerSetCodec.encode(set)).build()).inNamespace(NS).serverSideApply();
-    }
-
-    private void echo() {
-        byte[] buf = new byte[65_535];
-        DatagramPacket packet = new DatagramPacket(buf, buf.length);
-        while (!wireGuard.isClosed()) {
-            try {
-                packet.setData(buf);
-                wireGuard.receive(packet);
-                wireGuard.send(packet);
-            } catch (IOException e) {
-                return;
-            }
-        }
     }
 
     private static int freePort() throws IOException {

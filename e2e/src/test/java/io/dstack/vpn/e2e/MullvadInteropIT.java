@@ -27,6 +27,7 @@ import io.dstack.vpn.proxy.Tcp2Udp;
 import io.dstack.vpn.proxy.TcpOptions;
 import io.dstack.vpn.proxy.Udp2Tcp;
 import io.dstack.vpn.testing.MullvadUdpOverTcp;
+import io.dstack.vpn.testing.UdpEcho;
 
 /**
  * Wire compatibility with Mullvad's own binaries, both ways, on loopback: Mullvad's udp2tcp into our tcp2udp,
@@ -41,25 +42,11 @@ class MullvadInteropIT {
     final MullvadUdpOverTcp mullvad = MullvadUdpOverTcp.require();
     final List<Process> processes = new ArrayList<>();
     final List<AutoCloseable> closeables = new ArrayList<>();
-    DatagramSocket echo;
+    UdpEcho echo;
 
     @BeforeEach
     void startEcho() throws IOException {
-        echo = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
-        echo.setReceiveBufferSize(1 << 20);
-        Thread.ofVirtual().start(() -> {
-            byte[] buf = new byte[65_535];
-            DatagramPacket p = new DatagramPacket(buf, buf.length);
-            while (!echo.isClosed()) {
-                try {
-                    p.setData(buf);
-                    echo.receive(p);
-                    echo.send(p);
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
+        echo = new UdpEcho();
     }
 
     @AfterEach
@@ -77,7 +64,7 @@ class MullvadInteropIT {
     @Test
     void mullvadUdp2TcpIntoOurTcp2Udp() throws Exception {
         ProxyMetrics metrics = new ProxyMetrics();
-        Tcp2Udp ours = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), (InetSocketAddress) echo.getLocalSocketAddress(),
+        Tcp2Udp ours = new Tcp2Udp(List.of(new InetSocketAddress(LOOPBACK, 0)), echo.address(),
                 LOOPBACK, TcpOptions.DEFAULTS, 0, metrics);
         closeables.add(ours);
         int udpPort = freeUdpPort();
@@ -93,7 +80,7 @@ class MullvadInteropIT {
     @Test
     void ourUdp2TcpIntoMullvadTcp2Udp() throws Exception {
         int tcpPort = freeTcpPort();
-        start(mullvad.tcp2udp("127.0.0.1:" + tcpPort, "127.0.0.1:" + echo.getLocalPort(), "--nodelay", "--udp-bind", "127.0.0.1"));
+        start(mullvad.tcp2udp("127.0.0.1:" + tcpPort, "127.0.0.1:" + echo.port(), "--nodelay", "--udp-bind", "127.0.0.1"));
         awaitTcp(tcpPort);
         ProxyMetrics metrics = new ProxyMetrics();
         Udp2Tcp ours = new Udp2Tcp(new InetSocketAddress(LOOPBACK, 0), new InetSocketAddress(LOOPBACK, tcpPort), TcpOptions.DEFAULTS, metrics);

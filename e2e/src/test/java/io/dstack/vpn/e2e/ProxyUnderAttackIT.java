@@ -2,15 +2,8 @@ package io.dstack.vpn.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
@@ -22,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -33,6 +25,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.dstack.vpn.agent.proxy.NodeProxyProcess;
+import io.dstack.vpn.testing.UdpEcho;
 
 /**
  * The per-node proxy, started as the agent starts it (its real heap and JVM flags, as a child process), under
@@ -52,7 +45,7 @@ class ProxyUnderAttackIT {
      */
     static final long LEAK_BOUND = 256L << 10;
 
-    DatagramSocket echo;
+    UdpEcho echo;
     Process proxy;
     int port;
     int metricsPort;
@@ -60,14 +53,13 @@ class ProxyUnderAttackIT {
 
     @BeforeEach
     void start() throws Exception {
-        echo = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
-        Thread.ofVirtual().start(this::echoLoop);
+        echo = new UdpEcho();
         port = freePort();
         metricsPort = freePort();
         List<String> command = new ArrayList<>();
         // The agent's command line, listening on loopback only (the agent listens on 0.0.0.0), plus the metrics
         // endpoint the chart's Deployment enables, so the test can read the counters.
-        for (String arg : NodeProxyProcess.command(port, echo.getLocalPort())) {
+        for (String arg : NodeProxyProcess.command(port, echo.port())) {
             command.add(arg.replace("0.0.0.0:", "127.0.0.1:"));
         }
         command.addAll(List.of("--metrics-listen", "127.0.0.1:" + metricsPort));
@@ -240,20 +232,6 @@ class ProxyUnderAttackIT {
             return Files.readString(log);
         } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
-        }
-    }
-
-    private void echoLoop() {
-        byte[] buf = new byte[65_535];
-        DatagramPacket packet = new DatagramPacket(buf, buf.length);
-        while (!echo.isClosed()) {
-            try {
-                packet.setData(buf);
-                echo.receive(packet);
-                echo.send(packet);
-            } catch (IOException e) {
-                return;
-            }
         }
     }
 

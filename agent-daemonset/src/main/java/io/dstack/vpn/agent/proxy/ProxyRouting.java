@@ -10,6 +10,7 @@ import java.util.Set;
 
 import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.PeerSetView;
 
 /**
  * Puts TCP transport into the desired peers (docs/adr/0008-proxy.md). When the network enables the proxy,
@@ -20,7 +21,7 @@ import io.dstack.vpn.api.peerset.PeerSet;
  */
 public final class ProxyRouting implements AutoCloseable {
     /** A tunnel needs traffic to come up and a NAT to stay open: keepalive when the peer asks for none. */
-    static final int TUNNEL_KEEPALIVE_SECONDS = 25;
+    static final int TUNNEL_KEEPALIVE_SECONDS = PeerSetView.TUNNEL_KEEPALIVE_SECONDS;
 
     private final String selfNodeId;
     private final NodeTunnels.Launcher launcher;

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.dstack.vpn.proxy.ProxyMetrics;
+import io.dstack.vpn.testing.UdpEcho;
 
 /**
  * The node proxy in the agent's JVM, on loopback: a UDP echo stands in for this node's WireGuard, and a tunnel
@@ -25,15 +26,14 @@ import io.dstack.vpn.proxy.ProxyMetrics;
 class InProcessNodeProxyTest {
     static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 
-    DatagramSocket wireGuard;
+    UdpEcho wireGuard;
     NodeTunnels proxy;
     final AtomicReference<ProxyMetrics> metrics = new AtomicReference<>();
 
     @BeforeEach
     void start() throws Exception {
-        wireGuard = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
-        Thread.ofVirtual().start(this::echo);
-        proxy = InProcessNodeProxy.launcher(metrics::set).start(freePort(), wireGuard.getLocalPort());
+        wireGuard = new UdpEcho();
+        proxy = InProcessNodeProxy.launcher(metrics::set).start(freePort(), wireGuard.port());
     }
 
     @AfterEach
@@ -89,20 +89,6 @@ class InProcessNodeProxyTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
             return port;
-        }
-    }
-
-    private void echo() {
-        byte[] buf = new byte[65_535];
-        DatagramPacket packet = new DatagramPacket(buf, buf.length);
-        while (!wireGuard.isClosed()) {
-            try {
-                packet.setData(buf);
-                wireGuard.receive(packet);
-                wireGuard.send(packet);
-            } catch (IOException e) {
-                return;
-            }
         }
     }
 }

@@ -13,6 +13,12 @@ import java.util.List;
  */
 public final class PeerSetView {
 
+    /**
+     * Keepalive for a peer reached through a udp2tcp tunnel that asks for none: a tunnel needs traffic to come up
+     * and a NAT to stay open (ADR 0008). The agent and the CLI's wg-quick config both use it.
+     */
+    public static final int TUNNEL_KEEPALIVE_SECONDS = 25;
+
     public static List<DesiredPeer> desiredFor(PeerSet set, String selfNodeId) {
         boolean hubAndSpoke = "HubAndSpoke".equals(set.topology()) && set.hubs() != null && !set.hubs().isEmpty();
         boolean selfIsHub = hubAndSpoke && set.hubs().contains(selfNodeId);

@@ -1,4 +1,4 @@
-package io.dstack.vpn.proxy;
+package io.dstack.vpn.testing;
 
 import java.io.IOException;
 import java.net.DatagramPacket;
@@ -10,11 +10,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** A UDP echo server on loopback standing in for WireGuard; remembers which sources it heard from. */
-final class UdpEcho implements AutoCloseable {
-    final DatagramSocket socket;
-    final Set<SocketAddress> sources = ConcurrentHashMap.newKeySet();
+public final class UdpEcho implements AutoCloseable {
+    public final DatagramSocket socket;
+    public final Set<SocketAddress> sources = ConcurrentHashMap.newKeySet();
 
-    UdpEcho() throws IOException {
+    public UdpEcho() throws IOException {
         socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         socket.setReceiveBufferSize(4 << 20);
         socket.setSendBufferSize(4 << 20);
@@ -34,8 +34,12 @@ final class UdpEcho implements AutoCloseable {
         });
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return (InetSocketAddress) socket.getLocalSocketAddress();
+    }
+
+    public int port() {
+        return socket.getLocalPort();
     }
 
     @Override
