@@ -3,6 +3,7 @@ package io.dstack.vpn.cli;
 import java.util.concurrent.Callable;
 
 import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,11 +30,18 @@ class ConfigCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Inputs.nodeId(nodeId);
-        var cm = root.kube().configMaps().inNamespace(root.namespace()).withName(PeerSetCodec.configMapName(network)).get();
-        if (cm == null || cm.getData() == null || cm.getData().get(PeerSetCodec.PEERS_KEY) == null) {
-            throw new CliException(ExitCodes.NOT_FOUND, "no rendered peer set for network " + network + " in namespace " + root.namespace());
+        StoredPeerSet stored;
+        try {
+            stored = StoredPeerSet.read(root.kube(), root.namespace(), network).orElseThrow(() ->
+                    new CliException(ExitCodes.NOT_FOUND, "no rendered peer set for network " + network + " in namespace " + root.namespace()));
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCodes.NOT_FOUND, "the peer set of network " + network + " is unreadable: " + e.getMessage());
         }
-        PeerSet set = PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY));
+        if (!stored.complete()) {
+            throw new CliException(ExitCodes.NOT_FOUND, "the peer set of network " + network
+                    + " is being rewritten (a shard is missing or older than its index); try again in a moment");
+        }
+        PeerSet set = stored.whole();
         String config = WgQuickConfig.render(set, nodeId, network);
         root.out().print(config);
         root.out().flush();

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
@@ -214,8 +215,7 @@ public final class LocalDemo {
     }
 
     private static PeerSet peerSet(KubernetesClient client) {
-        var cm = client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName(NET)).get();
-        return PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY));
+        return StoredPeerSet.readWhole(client, NS, NET).orElseThrow(() -> new IllegalStateException("no complete peer set for " + NET));
     }
 
     /** Whether the node's WireGuard device has a peer with this key (asked over its UAPI socket with `wg`). */

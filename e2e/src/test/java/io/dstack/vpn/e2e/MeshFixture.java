@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 
 import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.ProxySpec;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
@@ -175,8 +176,7 @@ final class MeshFixture implements AutoCloseable {
 
     /** The generation of the rendered peer set. */
     public long generation() {
-        var cm = client.configMaps().inNamespace(options.namespace()).withName(PeerSetCodec.configMapName(options.network())).get();
-        return PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY)).generation();
+        return StoredPeerSet.readWhole(client, options.namespace(), options.network()).orElseThrow().generation();
     }
 
     /** Whether the WireGuard device of {@code onNode} holds a peer with {@code publicKey}. */

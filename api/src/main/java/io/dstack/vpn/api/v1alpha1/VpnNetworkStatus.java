@@ -39,11 +39,14 @@ public class VpnNetworkStatus {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class PeerSetRef {
-        @JsonPropertyDescription("ConfigMap holding the rendered peer set the agents apply.")
+        @JsonPropertyDescription("The peer set's index ConfigMap; the peers are in its shards, <configMap>-<k>-of-<shards>.")
         public String configMap;
         public Long generation;
         public Integer peers;
+        @JsonPropertyDescription("The index and every shard together, in bytes.")
         public Integer bytes;
+        @JsonPropertyDescription("How many shards the peers are spread over (a power of two that grows with the network).")
+        public Integer shards;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

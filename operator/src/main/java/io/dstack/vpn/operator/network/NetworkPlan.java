@@ -9,6 +9,7 @@ import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.operator.ipam.AddressAllocator;
 import io.dstack.vpn.operator.ipam.Ipv4Cidr;
+import io.dstack.vpn.operator.peerset.PeerSetLayout;
 
 /**
  * What one pass decided for a network, before anything is written. {@link NetworkPlanner} builds it, the
@@ -18,25 +19,27 @@ import io.dstack.vpn.operator.ipam.Ipv4Cidr;
  * @param addresses       the IPAM result: assigned, exhausted, rejected, capacity
  * @param peerSet         the peer set in force after this pass: the rendered one if it fits, else the stored one
  *                        (or the rendered one at generation 0 when none is stored)
- * @param peersJson       the rendered set's {@code peers.json}
- * @param allocationsJson the IPAM record's {@code allocations.json}
- * @param bytes           both documents together, in UTF-8
- * @param fits            whether {@code bytes} is within {@link NetworkPlanner#MAX_PEERSET_BYTES}; if not, nothing
- *                        is written and agents keep the last generation
+ * @param layout          the rendered set and the IPAM record laid out in the index and its shards, encoded
+ * @param fits            whether every object is within the per-object limit; if not, nothing is written and agents
+ *                        keep the last generation
  * @param addressWrites   peer name to the {@code status.address} it must get (null: none), for the peers whose status
  *                        differs, in member order; empty when the set does not fit
  * @param changes         the nodes that joined, left or changed key, when a new generation is written
  * @param peers           members per access phase
  * @param convergence     how many admitted peers report having applied {@code peerSet}'s generation
  */
-record NetworkPlan(Ipv4Cidr cidr, AddressAllocator.Result addresses, PeerSet peerSet, String peersJson,
-        String allocationsJson, int bytes, boolean fits, Map<String, String> addressWrites, MembershipChange changes,
+record NetworkPlan(Ipv4Cidr cidr, AddressAllocator.Result addresses, PeerSet peerSet, PeerSetLayout layout, boolean fits, Map<String, String> addressWrites, MembershipChange changes,
         PeerCounts peers, Convergence convergence) {
 
     NetworkPlan {
         addresses = new AddressAllocator.Result(Collections.unmodifiableMap(addresses.assigned()), List.copyOf(addresses.exhausted()),
                 Collections.unmodifiableMap(addresses.rejected()), addresses.capacity());
         addressWrites = Collections.unmodifiableMap(addressWrites); // values may be null: no Map.copyOf
+    }
+
+    /** Every peer-set object's documents together, in UTF-8. */
+    int bytes() {
+        return layout.bytes();
     }
 
     /** Nodes of the written set against the stored one; {@link #NONE} when the generation did not move. */

@@ -1,6 +1,5 @@
 package io.dstack.vpn.operator.network;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashSet;
@@ -12,7 +11,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import io.dstack.vpn.api.peerset.PeerSet;
-import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
@@ -20,7 +19,9 @@ import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.OutsidePeer;
 import io.dstack.vpn.operator.ipam.AddressAllocator;
 import io.dstack.vpn.operator.ipam.Ipv4Cidr;
+import io.dstack.vpn.operator.peerset.PeerSetLayout;
 import io.dstack.vpn.operator.peerset.PeerSetRenderer;
+import io.dstack.vpn.operator.peerset.PeerSetSharder;
 
 /**
  * Decides a network's addresses, peer set and the writes they need from what the reconciler observed, after
@@ -28,35 +29,41 @@ import io.dstack.vpn.operator.peerset.PeerSetRenderer;
  * every rule here is a table test.
  */
 final class NetworkPlanner {
-    /** Stay clear of etcd's 1.5 MiB request limit and the 1 MiB ConfigMap limit, with room for metadata. */
-    static final int MAX_PEERSET_BYTES = 900 * 1024;
 
     /**
      * @param members            the network's VpnPeers not being deleted, oldest first (who comes first keeps an
      *                           address when the pool runs out)
      * @param decisions          peer name to access decision, one per member
      * @param outside            members admitted without a VpnPeer
-     * @param storedSet          the peer set in the ConfigMap, null if none or unreadable
+     * @param stored             the peer-set objects as stored, null if none or unreadable
      * @param storedAllocations  peer name (or outside IPAM key) to address, as recorded
+     * @param limits             shard sizes and the per-object limit
      */
     record Observed(VpnNetwork network, Ipv4Cidr cidr, List<VpnPeer> members, Map<String, AccessDecision> decisions,
-            List<OutsidePeer> outside, PeerSet storedSet, Map<String, String> storedAllocations) {
+            List<OutsidePeer> outside, StoredPeerSet stored, Map<String, String> storedAllocations, PeerSetSharder.Limits limits) {
     }
 
     static NetworkPlan plan(Observed in) {
         AddressAllocator.Result ipam = new AddressAllocator(in.cidr()).allocate(in.storedAllocations(), addressRequests(in));
         List<VpnPeer> admitted = in.members().stream().filter(p -> decision(in, p).admitted()).toList();
-        PeerSet rendered = PeerSetRenderer.render(in.network(), in.storedSet(), admitted, in.outside(), ipam.assigned());
-        String peersJson = PeerSetCodec.encode(rendered);
-        String allocationsJson = PeerSetCodec.encodeAllocations(ipam.assigned());
-        int bytes = peersJson.getBytes(StandardCharsets.UTF_8).length + allocationsJson.getBytes(StandardCharsets.UTF_8).length;
-        boolean fits = bytes <= MAX_PEERSET_BYTES;
+        PeerSet storedSet = in.stored() == null ? null : in.stored().whole();
+        PeerSet rendered = PeerSetRenderer.render(in.network(), storedSet, admitted, in.outside(), ipam.assigned());
+        PeerSetLayout layout = PeerSetSharder.layout(rendered, holders(in), ipam.assigned(), in.stored(), in.limits());
+        boolean fits = layout.largestObjectBytes() <= in.limits().maxObjectBytes();
 
-        PeerSet inForce = fits ? rendered : in.storedSet() != null ? in.storedSet() : rendered.withGeneration(0);
-        return new NetworkPlan(in.cidr(), ipam, inForce, peersJson, allocationsJson, bytes, fits,
+        PeerSet inForce = fits ? rendered : storedSet != null ? storedSet : rendered.withGeneration(0);
+        return new NetworkPlan(in.cidr(), ipam, inForce, layout, fits,
                 fits ? addressWrites(in.members(), ipam.assigned()) : Map.of(),
-                fits ? membershipChange(in.storedSet(), rendered) : NetworkPlan.MembershipChange.NONE,
+                fits ? membershipChange(storedSet, rendered) : NetworkPlan.MembershipChange.NONE,
                 peerCounts(in), convergence(admitted, inForce.generation()));
+    }
+
+    /** Which node each IPAM key belongs to: its address record lives in that node's shard. */
+    private static Map<String, String> holders(Observed in) {
+        Map<String, String> holders = new java.util.HashMap<>();
+        in.members().forEach(p -> holders.put(p.getMetadata().getName(), p.getSpec().nodeId));
+        in.outside().forEach(o -> holders.put(o.ipamKey(), o.nodeId()));
+        return holders;
     }
 
     /**

@@ -106,8 +106,8 @@ final class NetworkStatusAggregator {
                     "peer set generation " + plan.peerSet().generation() + " with " + plan.peerSet().peers().size() + " peers");
         } else {
             conditions.set(Conditions.PEER_SET_RENDERED, false, "PeerSetTooLarge",
-                    "the peer set is " + plan.bytes() + " bytes, over the " + NetworkPlanner.MAX_PEERSET_BYTES
-                            + "-byte limit of one object; agents keep the last generation (see docs/adr/0002)");
+                    "a peer-set object would be " + plan.layout().largestObjectBytes() + " bytes even in "
+                            + plan.layout().shards().size() + " shards, over the limit of one object; agents keep the last generation (see docs/adr/0002)");
         }
         if (plan.addresses().exhausted().isEmpty()) {
             conditions.set(Conditions.ADDRESS_POOL_AVAILABLE, true, "AddressesAvailable",
@@ -127,6 +127,7 @@ final class NetworkStatusAggregator {
         s.peerSet.generation = plan.peerSet().generation();
         s.peerSet.peers = plan.peerSet().peers().size();
         s.peerSet.bytes = plan.bytes();
+        s.peerSet.shards = plan.layout().shards().size();
         s.convergence = new VpnNetworkStatus.Convergence();
         s.convergence.generation = plan.convergence().generation();
         s.convergence.nodesApplied = plan.convergence().nodesApplied();

@@ -16,7 +16,8 @@ import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 
 import io.dstack.vpn.api.VpnLabels;
-import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnNetworkStatus;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
@@ -29,6 +30,8 @@ import io.dstack.vpn.operator.chain.ChainStatus;
 import io.dstack.vpn.operator.events.EventRecorder;
 import io.dstack.vpn.operator.ipam.Ipv4Cidr;
 import io.dstack.vpn.operator.peer.PeersByNetwork;
+import io.dstack.vpn.operator.peerset.PeerSetLayout;
+import io.dstack.vpn.operator.peerset.PeerSetSharder;
 import io.dstack.vpn.operator.status.StatusApplier;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -153,16 +156,18 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         // Observe: the members, their access decisions, what the peer-set ConfigMap holds, the outside peers.
         List<VpnPeer> peers = MembershipResolver.members(network, peersOf(network, context));
         Map<String, AccessDecision> decisions = membership.resolve(network, peers);
-        ConfigMap stored = context.getSecondaryResource(ConfigMap.class).orElse(null);
-        PeerSet storedSet = PeerSetConfigMap.readPeerSet(stored);
-        Map<String, String> storedAllocations = PeerSetConfigMap.readAllocations(stored, peers);
+        Map<String, ConfigMap> stored = context.getSecondaryResourcesAsStream(ConfigMap.class)
+                .collect(Collectors.toMap(cm -> cm.getMetadata().getName(), cm -> cm, (a, b) -> a));
+        StoredPeerSet storedSet = PeerSetConfigMap.read(network, stored.values());
+        Map<String, String> storedAllocations = PeerSetConfigMap.readAllocations(storedSet, peers);
         List<OutsidePeer> outside = membership.outsidePeers(network, peers);
 
-        NetworkPlan plan = NetworkPlanner.plan(new NetworkPlanner.Observed(network, cidr, peers, decisions, outside, storedSet, storedAllocations));
+        NetworkPlan plan = NetworkPlanner.plan(new NetworkPlanner.Observed(network, cidr, peers, decisions, outside, storedSet,
+                storedAllocations, PeerSetSharder.Limits.DEFAULT));
 
-        // Apply, in the order of ADR 0003: the ConfigMap (peer set and IPAM record, one write), then each changed address.
+        // Apply, in the order of ADR 0003: the peer-set objects (peer set and IPAM record), then each changed address.
         if (plan.fits()) {
-            writePeerSet(network, stored, plan, context);
+            writePeerSet(network, stored, plan.layout(), context);
             countAccessChanges(network, plan.changes());
             announce.membershipChanged(plan.changes(), plan.peerSet().generation());
         }
@@ -204,14 +209,30 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         return UpdateControl.patchStatus(network);
     }
 
-    private void writePeerSet(VpnNetwork network, ConfigMap stored, NetworkPlan plan, Context<VpnNetwork> context) {
-        if (PeerSetConfigMap.holds(stored, plan.peersJson(), plan.allocationsJson())) {
-            return;
+    /**
+     * Writes what changed, in the order agents rely on (ADR 0002): the changed shards, then the index that lists
+     * them, then deletes the objects of an older layout (the index no longer names them). A one-peer change writes
+     * one shard and the index. Through JOSDK, so each write lands in the informer cache at once: the next reconcile
+     * must see our own writes, or it would render again from a stale view (and bump the generation twice).
+     */
+    private void writePeerSet(VpnNetwork network, Map<String, ConfigMap> stored, PeerSetLayout layout, Context<VpnNetwork> context) {
+        Set<String> current = new java.util.HashSet<>();
+        for (PeerSetLayout.Shard shard : layout.shards()) {
+            current.add(shard.name());
+            if (!PeerSetConfigMap.holds(stored.get(shard.name()), PeerSetConfigMap.shardData(shard))) {
+                context.resourceOperations().serverSideApply(PeerSetConfigMap.shard(network, shard));
+            }
         }
-        // Through JOSDK so the written ConfigMap lands in the informer cache at once: the next reconcile must
-        // see our own write, or it would render again from a stale view (and bump the generation twice).
-        context.resourceOperations().serverSideApply(
-                PeerSetConfigMap.desired(network, plan.peersJson(), plan.allocationsJson(), plan.peerSet().generation()));
+        String indexName = PeerSetCodec.configMapName(network.getMetadata().getName());
+        current.add(indexName);
+        if (!PeerSetConfigMap.holds(stored.get(indexName), PeerSetConfigMap.indexData(layout))) {
+            context.resourceOperations().serverSideApply(PeerSetConfigMap.index(network, layout));
+        }
+        // Only objects this network owns: a look-alike someone labelled by hand is left alone.
+        stored.values().stream()
+                .filter(cm -> !current.contains(cm.getMetadata().getName()))
+                .filter(cm -> cm.getMetadata().getOwnerReferences().stream().anyMatch(o -> o.getUid().equals(network.getMetadata().getUid())))
+                .forEach(cm -> context.getClient().resource(cm).delete());
     }
 
     /**

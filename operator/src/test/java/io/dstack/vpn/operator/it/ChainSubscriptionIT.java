@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
@@ -90,8 +91,7 @@ class ChainSubscriptionIT {
     }
 
     static List<String> peerSetNodes() {
-        var cm = client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName(NET)).get();
-        return cm == null ? List.of() : PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY)).peers().stream().map(PeerSet.Peer::nodeId).toList();
+        return StoredPeerSet.readWhole(client, NS, NET).map(set -> set.peers().stream().map(PeerSet.Peer::nodeId).toList()).orElse(List.of());
     }
 
     static BigInteger grant(String node) {

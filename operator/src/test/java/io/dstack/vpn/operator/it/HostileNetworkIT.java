@@ -19,6 +19,7 @@ import org.web3j.abi.datatypes.Utf8String;
 
 import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
@@ -116,9 +117,8 @@ class HostileNetworkIT {
     }
 
     static List<String> peerSetNodes() {
-        var cm = client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName("healthy")).get();
-        return cm == null ? List.of() : PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY)).peers().stream()
-                .map(PeerSet.Peer::nodeId).toList();
+        return StoredPeerSet.readWhole(client, NS, "healthy").map(set -> set.peers().stream().map(PeerSet.Peer::nodeId).toList())
+                .orElse(List.of());
     }
 
     static VpnPeer peer(String name) {

@@ -26,6 +26,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
+import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.v1alpha1.DevAllowList;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
@@ -124,6 +126,19 @@ class OperatorIT {
         return client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName(network)).get();
     }
 
+    /** Every peer-set object of the network (index and shards), by name. */
+    static Map<String, ConfigMap> peerSetObjects(String network) {
+        Map<String, ConfigMap> m = new TreeMap<>();
+        client.configMaps().inNamespace(NS).withLabel(VpnLabels.NETWORK, network).withLabel(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET)
+                .list().getItems().forEach(cm -> m.put(cm.getMetadata().getName(), cm));
+        return m;
+    }
+
+    /** The whole peer set as an agent assembles it; fails when it is not stored or not complete. */
+    static PeerSet peerSet(String network) {
+        return StoredPeerSet.readWhole(client, NS, network).orElseThrow(() -> new AssertionError("no complete peer set for " + network));
+    }
+
     @Test
     @Order(1)
     void threePeersBecomeActiveWithDistinctAddresses() throws Exception {
@@ -142,8 +157,9 @@ class OperatorIT {
         Map<String, String> addrs = addresses("dev");
         assertThat(new HashSet<>(addrs.values())).hasSize(3);
 
-        PeerSet set = PeerSetCodec.decode(peerSetConfigMap("dev").getData().get(PeerSetCodec.PEERS_KEY));
+        PeerSet set = peerSet("dev");
         assertThat(set.peers()).extracting(PeerSet.Peer::nodeId).containsExactly("node-a", "node-b", "node-c");
+        assertThat(peerSetObjects("dev")).containsOnlyKeys("dev-peerset", "dev-peerset-0-of-1");
         assertThat(set.peers()).extracting(PeerSet.Peer::address).containsExactlyInAnyOrderElementsOf(addrs.values());
         await().atMost(WAIT).untilAsserted(() -> assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(set.generation()));
 
@@ -206,7 +222,7 @@ class OperatorIT {
     @Order(4)
     void restartWithoutChangesDoesNotTouchThePeerSet() throws Exception {
         await().atMost(WAIT).until(() -> conditionIs(network("dev"), Conditions.READY, "True"));
-        String rv = peerSetConfigMap("dev").getMetadata().getResourceVersion();
+        Map<String, String> rvs = resourceVersions(peerSetObjects("dev"));
         String networkRv = network("dev").getMetadata().getResourceVersion();
         Map<String, String> before = addresses("dev");
 
@@ -216,7 +232,7 @@ class OperatorIT {
         // rewritten" a finding rather than a race.
         await().atMost(WAIT).until(() -> operator.get("/q/metrics").contains("dstack_vpn_peerset_generation{namespace=\"" + NS + "\",network=\"dev\"}"));
 
-        assertThat(peerSetConfigMap("dev").getMetadata().getResourceVersion()).as("peer-set ConfigMap rewritten").isEqualTo(rv);
+        assertThat(resourceVersions(peerSetObjects("dev"))).as("peer-set ConfigMaps rewritten").isEqualTo(rvs);
         assertThat(network("dev").getMetadata().getResourceVersion()).as("network status rewritten").isEqualTo(networkRv);
         assertThat(addresses("dev")).isEqualTo(before);
     }
@@ -227,14 +243,16 @@ class OperatorIT {
         Map<String, String> before = addresses("dev");
         long generation = network("dev").getStatus().peerSet.generation;
         String uid = peerSetConfigMap("dev").getMetadata().getUid();
-        client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName("dev")).delete();
+        peerSetObjects("dev").values().forEach(cm -> client.resource(cm).delete());
         await().atMost(WAIT).untilAsserted(() -> {
             ConfigMap cm = peerSetConfigMap("dev");
             assertThat(cm).isNotNull();
             assertThat(cm.getMetadata().getUid()).isNotEqualTo(uid);
-            assertThat(PeerSetCodec.decodeAllocations(cm.getData().get(PeerSetCodec.ALLOCATIONS_KEY))).isEqualTo(before);
+            StoredPeerSet stored = StoredPeerSet.read(client, NS, "dev").orElseThrow();
+            assertThat(stored.complete()).isTrue();
+            assertThat(stored.allocations()).isEqualTo(before);
             // Generations never go backwards, or agents that applied the old one would think they are ahead.
-            long rebuilt = PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY)).generation();
+            long rebuilt = stored.whole().generation();
             assertThat(rebuilt).isGreaterThan(generation);
             assertThat(network("dev").getStatus().peerSet.generation).isEqualTo(rebuilt);
         });
@@ -244,7 +262,7 @@ class OperatorIT {
     @Test
     @Order(6)
     void removingANodeFromTheSourceDropsItFromThePeerSet() {
-        long gen = PeerSetCodec.decode(peerSetConfigMap("dev").getData().get(PeerSetCodec.PEERS_KEY)).generation();
+        long gen = peerSet("dev").generation();
         editNetwork("dev", dev -> dev.getSpec().access.devAllowList.nodes = dev.getSpec().access.devAllowList.nodes.stream()
                 .filter(n -> !n.nodeId.equals("node-c")).toList());
 
@@ -252,7 +270,7 @@ class OperatorIT {
             VpnPeer c = client.resources(VpnPeer.class).inNamespace(NS).withName("node-c").get();
             assertThat(c.getStatus().phase).isEqualTo(VpnPeerPhase.Pending);
             assertThat(c.getStatus().reason).isEqualTo("NotInAllowList");
-            PeerSet set = PeerSetCodec.decode(peerSetConfigMap("dev").getData().get(PeerSetCodec.PEERS_KEY));
+            PeerSet set = peerSet("dev");
             assertThat(set.peers()).extracting(PeerSet.Peer::nodeId).doesNotContain("node-c");
             assertThat(set.generation()).isEqualTo(gen + 1);
         });
@@ -330,6 +348,62 @@ class OperatorIT {
             assertThat(lease).as("the leader Lease").isNotNull();
             assertThat(lease.getSpec().getHolderIdentity()).isNotBlank();
         });
+    }
+
+    /**
+     * A network whose peer set the operator wrote before sharding: one {@code <network>-peerset} with the whole set
+     * and the IPAM record. The operator lays it out as an index and shards, keeps every address the record holds
+     * (not the lowest free ones), drops no peer and never lowers the generation.
+     */
+    @Test
+    @Order(11)
+    void aPeerSetWrittenBeforeShardingIsMigratedWithNoPeerLostOrRenumbered() throws Exception {
+        String keyA = WireGuardKey.generatePrivate().publicKey().toBase64();
+        String keyB = WireGuardKey.generatePrivate().publicKey().toBase64();
+        PeerSet old = new PeerSet("old", 4, "10.77.0.0/24", 51820, 1420, "Mesh", null, null, List.of(
+                new PeerSet.Peer("old-a", keyA, "10.77.0.17", null, "UDP", null),
+                new PeerSet.Peer("old-b", keyB, "10.77.0.42", null, "UDP", null)));
+        // Written as the operator of the layout before sharding wrote it: its field manager, its labels.
+        client.resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName("old-peerset").withNamespace(NS)
+                .addToLabels(VpnLabels.NETWORK, "old").addToLabels(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET).endMetadata()
+                .addToData(PeerSetCodec.PEERS_KEY, PeerSetCodec.encode(old))
+                .addToData(PeerSetCodec.ALLOCATIONS_KEY, PeerSetCodec.encodeAllocations(Map.of("old-a", "10.77.0.17", "old-b", "10.77.0.42")))
+                .build()).inNamespace(NS).fieldManager(io.dstack.vpn.operator.network.VpnNetworkReconciler.NAME).serverSideApply();
+        // The peers exist before the network, as they did under the old operator: a peer missing from the first pass
+        // would give up its recorded address (a deleted VpnPeer frees its address, whatever the layout).
+        for (String node : List.of("old-a", "old-b")) {
+            VpnPeer p = new VpnPeer();
+            p.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(node).build());
+            p.setSpec(new io.dstack.vpn.api.v1alpha1.VpnPeerSpec());
+            p.getSpec().network = "old";
+            p.getSpec().nodeId = node;
+            p.getSpec().publicKey = node.equals("old-a") ? keyA : keyB;
+            client.resource(p).inNamespace(NS).create();
+        }
+        VpnNetwork n = new VpnNetwork();
+        n.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("old").build());
+        n.setSpec(new io.dstack.vpn.api.v1alpha1.VpnNetworkSpec());
+        n.getSpec().cidr = "10.77.0.0/24";
+        n.getSpec().access = new io.dstack.vpn.api.v1alpha1.AccessSource();
+        n.getSpec().access.devAllowList = new DevAllowList();
+        n.getSpec().access.devAllowList.nodes = List.of(new DevAllowList.AllowedNode("old-a", keyA), new DevAllowList.AllowedNode("old-b", keyB));
+        client.resource(n).inNamespace(NS).create();
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(peerSetObjects("old")).containsOnlyKeys("old-peerset", "old-peerset-0-of-1");
+            assertThat(peerSetConfigMap("old").getData()).as("the whole set moved out of the index").containsOnlyKeys(PeerSetCodec.INDEX_KEY);
+            PeerSet migrated = peerSet("old");
+            assertThat(migrated.peers()).extracting(PeerSet.Peer::nodeId, PeerSet.Peer::address)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple("old-a", "10.77.0.17"), org.assertj.core.groups.Tuple.tuple("old-b", "10.77.0.42"));
+            assertThat(migrated.generation()).isGreaterThanOrEqualTo(4);
+            assertThat(addresses("old")).isEqualTo(Map.of("old-a", "10.77.0.17", "old-b", "10.77.0.42"));
+        });
+    }
+
+    private static Map<String, String> resourceVersions(Map<String, ConfigMap> objects) {
+        Map<String, String> m = new TreeMap<>();
+        objects.forEach((name, cm) -> m.put(name, cm.getMetadata().getResourceVersion()));
+        return m;
     }
 
     static double laneCount(String metrics, String lane) {

@@ -12,6 +12,7 @@ import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
@@ -81,8 +82,8 @@ class RevocationBenchmark {
                     long deadline = mined + Duration.ofSeconds(30).toNanos();
                     while ((setAt == 0 || statusAt == 0) && System.nanoTime() < deadline) {
                         if (setAt == 0) {
-                            var cm = client.configMaps().inNamespace(ns).withName(PeerSetCodec.configMapName("bench")).get();
-                            if (PeerSetCodec.decode(cm.getData().get(PeerSetCodec.PEERS_KEY)).peers().stream().noneMatch(p -> p.nodeId().equals(node))) {
+                            var set = StoredPeerSet.readWhole(client, ns, "bench");
+                            if (set.isPresent() && set.get().peers().stream().noneMatch(p -> p.nodeId().equals(node))) {
                                 setAt = System.nanoTime();
                             }
                         }

@@ -24,13 +24,17 @@ import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.operator.Fixtures;
 import io.dstack.vpn.operator.ipam.Ipv4Cidr;
+import io.dstack.vpn.operator.peerset.PeerSetLayout;
+import io.dstack.vpn.operator.peerset.PeerSetSharder;
 
 /** Table tests after Kilo's topology_test.go: each row is what the reconciler observed and the plan it must get. */
 class NetworkPlannerTest {
     static final String A = Fixtures.KEY_A;
     static final String B = Fixtures.KEY_B;
-    /** Enough peers that peers.json and allocations.json together pass 900 KiB (about 146 bytes each). */
-    static final int TOO_MANY = 7_000;
+    /** Enough peers (about 146 bytes each) to pass {@link #TINY} even in its largest layout. */
+    static final int TOO_MANY = 40;
+    /** Objects of at most 2 KiB in at most two shards: a few dozen peers are too many. */
+    static final PeerSetSharder.Limits TINY = new PeerSetSharder.Limits(1024, 2048, 2);
 
     /** The parts of a plan a row compares; a row names only what it expects to be non-empty. */
     record Outcome(long generation, List<String> nodes, Map<String, String> assigned, List<String> exhausted,
@@ -137,10 +141,10 @@ class NetworkPlannerTest {
                                 .peer("c", A, Active, null),
                         Outcome.generation(2).nodes("node-a", "node-b").assigned("a", "10.0.0.1", "b", "10.0.0.2").exhausted("c")),
                 new Case("a peer set over the size limit keeps the stored set and writes nothing",
-                        network("10.0.0.0/16").peer("a", A, Active, "10.0.0.1").stored(3).manyPeers(TOO_MANY),
+                        network("10.0.0.0/16").peer("a", A, Active, "10.0.0.1").stored(3).manyPeers(TOO_MANY).limits(TINY),
                         Outcome.generation(3).nodes("node-a").assigned(withMany("a", "10.0.0.1")).tooLarge()),
                 new Case("a peer set over the size limit with none stored is in force at generation 0, unwritten",
-                        network("10.0.0.0/16").manyPeers(TOO_MANY),
+                        network("10.0.0.0/16").manyPeers(TOO_MANY).limits(TINY),
                         Outcome.generation(0).nodes(manyNodes()).assigned(withMany()).tooLarge()));
     }
 
@@ -149,16 +153,30 @@ class NetworkPlannerTest {
     void plans(Case c) {
         NetworkPlan plan = c.given().plan();
         assertThat(Outcome.of(plan)).isEqualTo(c.want());
-        assertThat(plan.fits()).isEqualTo(plan.bytes() <= NetworkPlanner.MAX_PEERSET_BYTES);
+        assertThat(plan.fits()).isEqualTo(plan.layout().largestObjectBytes() <= c.given().observed().limits().maxObjectBytes());
     }
 
     @Test
-    void theDocumentsAreTheRenderedSetAndTheAllocationsAndTheirSizeIsCounted() {
+    void theObjectsHoldTheRenderedSetAndTheAllocationsAndTheirSizeIsCounted() {
         NetworkPlan plan = network("10.0.0.0/24").peer("a", A, Active, null).peer("b", B, Revoked, null).plan();
-        assertThat(PeerSetCodec.decode(plan.peersJson())).isEqualTo(plan.peerSet());
-        assertThat(PeerSetCodec.decodeAllocations(plan.allocationsJson())).isEqualTo(Map.of("a", "10.0.0.1"));
-        assertThat(plan.bytes()).isEqualTo(plan.peersJson().length() + plan.allocationsJson().length());
+        PeerSetLayout layout = plan.layout();
+        assertThat(layout.shards()).hasSize(1);
+        PeerSetLayout.Shard shard = layout.shards().get(0);
+        assertThat(shard.name()).isEqualTo("net-peerset-0-of-1");
+        assertThat(PeerSetCodec.decodeShard(shard.peersJson()).peers()).isEqualTo(plan.peerSet().peers());
+        assertThat(PeerSetCodec.decodeIndex(layout.indexJson()).withPeers(plan.peerSet().peers())).isEqualTo(plan.peerSet());
+        assertThat(PeerSetCodec.decodeAllocations(shard.allocationsJson())).isEqualTo(Map.of("a", "10.0.0.1"));
+        assertThat(plan.bytes()).isEqualTo(layout.indexJson().length() + shard.peersJson().length() + shard.allocationsJson().length());
         assertThat(plan.cidr()).isEqualTo(Ipv4Cidr.parse("10.0.0.0/24"));
+    }
+
+    @Test
+    void aNetworkPastOneShardsTargetIsSpreadOverMoreShardsAndStillFits() {
+        NetworkPlan plan = network("10.0.0.0/16").manyPeers(TOO_MANY).limits(new PeerSetSharder.Limits(1024, 2048, 16)).plan();
+        assertThat(plan.fits()).isTrue();
+        assertThat(plan.layout().shards().size()).isGreaterThan(2);
+        assertThat(plan.layout().shards()).allSatisfy(s -> assertThat(s.bytes()).isLessThanOrEqualTo(1024));
+        assertThat(plan.layout().shards().stream().mapToInt(s -> s.shard().peers().size()).sum()).isEqualTo(TOO_MANY);
     }
 
     @Test

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.PeerSetIndex;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
@@ -16,6 +18,7 @@ import io.dstack.vpn.operator.Fixtures;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.OutsidePeer;
 import io.dstack.vpn.operator.ipam.Ipv4Cidr;
+import io.dstack.vpn.operator.peerset.PeerSetSharder;
 
 /**
  * A network as the reconciler observes it, told as a short history: add peers, {@link #stored snapshot} what
@@ -27,8 +30,9 @@ final class NetworkScenario {
     private final List<VpnPeer> members = new ArrayList<>();
     private final Map<String, AccessDecision> decisions = new LinkedHashMap<>();
     private final List<OutsidePeer> outside = new ArrayList<>();
-    private PeerSet storedSet;
+    private StoredPeerSet storedSet;
     private Map<String, String> storedAllocations = new LinkedHashMap<>();
+    private PeerSetSharder.Limits limits = PeerSetSharder.Limits.DEFAULT;
 
     static NetworkScenario network(String cidr) {
         NetworkScenario s = new NetworkScenario();
@@ -98,16 +102,23 @@ final class NetworkScenario {
                 .map(p -> new PeerSet.Peer(p.getSpec().nodeId, p.getSpec().publicKey, p.getStatus().address, null, "UDP", null))
                 .sorted(Comparator.comparing(PeerSet.Peer::nodeId))
                 .toList();
-        storedSet = new PeerSet("net", generation, network.getSpec().cidr, 51820, 1420, "Mesh", null, null, peers);
+        PeerSet set = new PeerSet("net", generation, network.getSpec().cidr, 51820, 1420, "Mesh", null, null, peers);
         storedAllocations = new LinkedHashMap<>();
         members.stream().filter(p -> p.getStatus().address != null)
                 .forEach(p -> storedAllocations.put(p.getMetadata().getName(), p.getStatus().address));
+        storedSet = new StoredPeerSet(PeerSetIndex.of(set, List.of()), set, Map.of(), storedAllocations);
+        return this;
+    }
+
+    /** Peer-set objects held to these limits (small ones make a test's few peers need shards). */
+    NetworkScenario limits(PeerSetSharder.Limits l) {
+        limits = l;
         return this;
     }
 
     NetworkPlanner.Observed observed() {
         return new NetworkPlanner.Observed(network, Ipv4Cidr.parse(network.getSpec().cidr), List.copyOf(members),
-                new LinkedHashMap<>(decisions), List.copyOf(outside), storedSet, new LinkedHashMap<>(storedAllocations));
+                new LinkedHashMap<>(decisions), List.copyOf(outside), storedSet, new LinkedHashMap<>(storedAllocations), limits);
     }
 
     NetworkPlan plan() {
