@@ -94,7 +94,7 @@ public final class Agent implements AutoCloseable {
         String publicKey = key.publicKey().toBase64();
         LOG.info("node {} uses public key {} (private key in {})", config.nodeId(), publicKey, config.keyDir());
         publisher.publish(publicKey);
-        watcher = new PeerSetWatcher(applyThread, () -> applier.applyLatest());
+        watcher = new PeerSetWatcher(config.network(), applyThread, () -> applier.applyLatest());
         // The memory backend (scale tests) has no interface: no ip commands either.
         InterfaceSetup interfaceSetup = config.memoryBackend() ? null : new InterfaceSetup(config.iface(), config.commandPrefix());
         ProxyRouting proxyRouting = new ProxyRouting(config.nodeId(), config.nodeProxyInProcess()

@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
 
 import io.dstack.vpn.agent.device.WireGuardDevice;
 import io.dstack.vpn.agent.uapi.DeviceState;
-import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 
 /**
  * Every stats interval, once the newest peer set is applied: reads the device, lets the applier re-apply
@@ -22,9 +22,9 @@ final class DriftMonitor implements Runnable {
     private final PeerSetApplier applier;
     private final StatusReporter status;
     private final AgentMetrics metrics;
-    private final Supplier<PeerSet> latest;
+    private final Supplier<StoredPeerSet> latest;
 
-    DriftMonitor(WireGuardDevice device, PeerSetApplier applier, StatusReporter status, AgentMetrics metrics, Supplier<PeerSet> latest) {
+    DriftMonitor(WireGuardDevice device, PeerSetApplier applier, StatusReporter status, AgentMetrics metrics, Supplier<StoredPeerSet> latest) {
         this.device = device;
         this.applier = applier;
         this.status = status;
@@ -34,15 +34,15 @@ final class DriftMonitor implements Runnable {
 
     @Override
     public void run() {
-        PeerSet set = latest.get();
-        if (set == null || metrics.appliedGeneration() != set.generation()) {
+        StoredPeerSet set = latest.get();
+        if (set == null || metrics.appliedGeneration() != set.index().generation()) {
             return; // an apply is pending or failing: it reports for itself
         }
         try {
             DeviceState state = device.state();
             applier.deviceRead(state);
             metrics.peers(state.peers().size());
-            status.report(set.generation(), state.peers().size(), state, null);
+            status.report(set.index().generation(), state.peers().size(), state, null);
         } catch (IOException | RuntimeException e) {
             LOG.debug("stats report failed: {}", e.getMessage());
         }

@@ -2,7 +2,9 @@ package io.dstack.vpn.agent;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -19,12 +21,18 @@ import io.dstack.vpn.agent.uapi.DeviceState;
 import io.dstack.vpn.api.peerset.DesiredPeer;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.PeerSetView;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
 
 /**
- * Applies the newest peer set to the device as per-peer changes and reports the generation at once. A
- * failed apply is reported with the last good generation and retried. Every method runs on the apply
- * thread, which owns the device model, the interface address and the proxy's tunnels.
+ * Applies the newest complete peer set to the device as per-peer changes and reports the generation at once. When
+ * only peers of other nodes changed since the last apply (same header, same shard layout, same own entry), it
+ * re-derives just the peers of the changed shards ({@link AppliedPeerSet}): a one-peer change costs one shard, not
+ * the whole set. Anything else (first apply, header or own entry changed, reshard, device replaced or drifted,
+ * retry after a failure, a re-dialled tunnel, a dead proxy) takes the full path over the whole set, whose result
+ * the incremental path must equal (PeerSetApplierTest). A failed apply is reported with the last good generation
+ * and retried. Every method runs on the apply thread, which owns the device model, the interface address and the
+ * proxy's tunnels.
  */
 final class PeerSetApplier implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerSetApplier.class);
@@ -38,18 +46,25 @@ final class PeerSetApplier implements AutoCloseable {
     /** TCP transport through the node proxy. */
     private final ProxyRouting proxyRouting;
     private final EndpointResolver endpoints;
-    private final StatusReporter status;
+    private final AppliedStatus status;
     private final AgentMetrics metrics;
     private final ScheduledExecutorService applyThread;
-    private final Supplier<PeerSet> latest;
+    private final Supplier<StoredPeerSet> latest;
     private final WireGuardKey key;
     private String lastOwnAddress;
     /** What the device holds, as far as the agent knows; null = ask the device. */
     private DeviceModel known;
+    /** What the last apply configured; null = the next apply takes the full path. */
+    private AppliedPeerSet applied;
+    /** Applies that took the incremental path (tests check that it is taken). */
+    private long incrementalApplies;
+
+    private record Outcome(int peers, int changes) {
+    }
 
     PeerSetApplier(AgentConfig config, WireGuardDevice device, InterfaceSetup interfaceSetup, ProxyRouting proxyRouting,
-            EndpointResolver endpoints, StatusReporter status, AgentMetrics metrics, ScheduledExecutorService applyThread,
-            Supplier<PeerSet> latest, WireGuardKey key) {
+            EndpointResolver endpoints, AppliedStatus status, AgentMetrics metrics, ScheduledExecutorService applyThread,
+            Supplier<StoredPeerSet> latest, WireGuardKey key) {
         this.config = config;
         this.device = device;
         this.interfaceSetup = interfaceSetup;
@@ -66,9 +81,10 @@ final class PeerSetApplier implements AutoCloseable {
     void deviceReplaced() {
         lastOwnAddress = null;
         known = null;
-        PeerSet set = latest.get();
+        applied = null;
+        StoredPeerSet set = latest.get();
         try {
-            device.configure(key, set == null ? DEFAULT_LISTEN_PORT : set.listenPort());
+            device.configure(key, set == null ? DEFAULT_LISTEN_PORT : set.index().listenPort());
         } catch (IOException e) {
             LOG.warn("could not configure the restarted device: {}", e.getMessage());
         }
@@ -80,55 +96,120 @@ final class PeerSetApplier implements AutoCloseable {
         if (known != null && !known.matches(state)) {
             LOG.warn("{} differs from what the agent applied (changed outside the agent?); re-applying", config.iface());
             known = new DeviceModel(state);
+            applied = null;
             applyLatest();
         }
     }
 
     /** Diff and apply the newest peer set; report the generation at once. */
     void applyLatest() {
-        PeerSet set = latest.get();
+        StoredPeerSet set = latest.get();
         if (set == null) {
             return;
         }
+        long generation = set.index().generation();
         long start = System.nanoTime();
         try {
-            String own = set.peers().stream().filter(p -> p.nodeId().equals(config.nodeId())).map(PeerSet.Peer::address)
-                    .findFirst().orElse(null);
-            if ((lastOwnAddress == null || !lastOwnAddress.equals(own)) && interfaceSetup != null) {
-                interfaceSetup.apply(own, set.cidr(), set.mtu());
-                lastOwnAddress = own;
+            Outcome done = applyChangedShards(set);
+            boolean incremental = done != null;
+            if (incremental) {
+                incrementalApplies++;
+            } else {
+                done = applyWhole(set);
             }
-            List<DesiredPeer> desired = proxyRouting.route(set, endpoints.resolve(PeerSetView.desiredFor(set, config.nodeId())));
-            if (known == null) {
-                known = new DeviceModel(device.state()); // first apply, or after an error: ask the device
-            }
-            if (known.listenPort() != set.listenPort()) {
-                device.configure(key, set.listenPort());
-                known.listenPort(set.listenPort());
-            }
-            // Diff against what we know the device holds: a one-peer change costs one small UAPI set, not a
-            // read of every peer (the drift check re-reads the device).
-            List<PeerDiff.Change> changes = PeerDiff.compute(desired, known.peers());
-            device.apply(changes);
-            known.applied(changes);
             long nanos = System.nanoTime() - start;
-            metrics.applied(set.generation(), desired.size(), changes.size(), nanos);
+            metrics.applied(generation, done.peers(), done.changes(), nanos);
             metrics.tunnels(proxyRouting.tunnelCount());
-            LOG.info("applied peer set generation {}: {} peers, {} changes in {} ms", set.generation(), desired.size(), changes.size(),
-                    nanos / 1_000_000);
-            status.report(set.generation(), desired.size(), null, null);
+            LOG.info("applied peer set generation {} ({}): {} peers, {} changes in {} ms", generation,
+                    incremental ? "changed shards" : "whole set", done.peers(), done.changes(), nanos / 1_000_000);
+            status.report(generation, done.peers(), null, null);
         } catch (IOException | RuntimeException e) {
             known = null;
+            applied = null;
             metrics.failed();
-            LOG.warn("applying peer set generation {} failed: {}", set.generation(), e.getMessage());
+            LOG.warn("applying peer set generation {} failed: {}", generation, e.getMessage());
             try {
                 // Report what is really applied (the last good generation), with the failure as the condition.
-                status.report(metrics.appliedGeneration(), 0, null, "applying generation " + set.generation() + " failed: " + e.getMessage());
+                status.report(metrics.appliedGeneration(), 0, null, "applying generation " + generation + " failed: " + e.getMessage());
             } catch (RuntimeException reportFailed) {
                 LOG.warn("could not report the failure: {}", reportFailed.getMessage());
             }
             applyThread.schedule(this::applyLatest, RETRY_SECONDS, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * The incremental path: only the peers of the shards whose object changed are viewed, resolved, routed and
+     * diffed against the device model. Null when it does not apply and the whole set must be.
+     */
+    private Outcome applyChangedShards(StoredPeerSet set) throws IOException {
+        List<AppliedPeerSet.PeerChange> changed = applied == null || known == null ? null : applied.changesTo(set);
+        if (changed == null || !proxyRouting.readyFor(applied.header())) {
+            return null;
+        }
+        PeerSet header = applied.header();
+        boolean member = applied.self() != null;
+        // Views and endpoints first (no side effects), so that a key moving between node ids can still fall back.
+        List<DesiredPeer> wanted = new ArrayList<>(changed.size());
+        Set<String> keys = new HashSet<>();
+        for (AppliedPeerSet.PeerChange c : changed) {
+            DesiredPeer d = c.after() == null || !member ? null : PeerSetView.desiredPeer(header, config.nodeId(), c.after());
+            if (d != null) {
+                d = endpoints.resolve(d);
+                if (applied.keyHeldByOther(d.publicKey(), d.nodeId()) || !keys.add(d.publicKey())) {
+                    return null;
+                }
+            }
+            wanted.add(d);
+        }
+        boolean selfTcp = member && "TCP".equals(applied.self().transport());
+        List<PeerDiff.Change> changes = new ArrayList<>();
+        for (int i = 0; i < changed.size(); i++) {
+            AppliedPeerSet.PeerChange c = changed.get(i);
+            DesiredPeer routed = proxyRouting.routeOne(header, selfTcp, c.nodeId(), wanted.get(i),
+                    c.after() == null ? null : c.after().transport());
+            PeerDiff.computeOne(applied.configured(c.nodeId()), routed, known.peers(), changes);
+            applied.configured(c.nodeId(), routed);
+        }
+        device.apply(changes);
+        known.applied(changes);
+        applied.advanceTo(set);
+        return new Outcome(applied.peerCount(), changes.size());
+    }
+
+    /** The full path: this node's view of the whole set, every peer resolved and routed, diffed against the model. */
+    private Outcome applyWhole(StoredPeerSet stored) throws IOException {
+        applied = null;
+        PeerSet set = stored.whole();
+        String own = set.peers().stream().filter(p -> p.nodeId().equals(config.nodeId())).map(PeerSet.Peer::address)
+                .findFirst().orElse(null);
+        if ((lastOwnAddress == null || !lastOwnAddress.equals(own)) && interfaceSetup != null) {
+            interfaceSetup.apply(own, set.cidr(), set.mtu());
+            lastOwnAddress = own;
+        }
+        List<DesiredPeer> desired = proxyRouting.route(set, endpoints.resolve(PeerSetView.desiredFor(set, config.nodeId())));
+        if (known == null) {
+            known = new DeviceModel(device.state()); // first apply, or after an error: ask the device
+        }
+        if (known.listenPort() != set.listenPort()) {
+            device.configure(key, set.listenPort());
+            known.listenPort(set.listenPort());
+        }
+        // Diff against what we know the device holds: no read of every peer (the drift check re-reads the device).
+        List<PeerDiff.Change> changes = PeerDiff.compute(desired, known.peers());
+        device.apply(changes);
+        known.applied(changes);
+        applied = AppliedPeerSet.of(stored, set, config.nodeId(), desired);
+        return new Outcome(desired.size(), changes.size());
+    }
+
+    /** The next apply takes the full path (tests compare both paths). */
+    void forgetApplied() {
+        applied = null;
+    }
+
+    long incrementalApplies() {
+        return incrementalApplies;
     }
 
     /**
@@ -150,6 +231,7 @@ final class PeerSetApplier implements AutoCloseable {
             }
             device.apply(renew);
             known.applied(renew);
+            applied = null; // the next apply checks every peer again
             metrics.sessionsRenewed(redialed.size());
             LOG.info("renewed the WireGuard session with {}: the tunnel dialled again (that node restarted?)",
                     redialed.stream().map(DesiredPeer::nodeId).toList());

@@ -1,40 +1,56 @@
 package io.dstack.vpn.agent;
 
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.dstack.vpn.api.peerset.PeerSet;
+import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.PeerSetShard;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
- * Watches the network's peer-set ConfigMap and keeps the newest readable peer set. Each update queues one
- * run of {@code onNewest} on the apply thread, and only the run for the newest update goes ahead: a burst
- * of updates collapses into one apply of the last.
+ * Watches the network's peer-set ConfigMaps (by label: the index {@code <network>-peerset} and its shards, or the
+ * one object of the layout before sharding) and keeps the newest complete set. Each object is decoded once, when it
+ * arrives, so a one-peer change costs the decoding of one shard and the index, not of the whole set. An unreadable
+ * object is ignored (the last readable version stays); a set whose index lists a shard that is missing or older
+ * (the operator writes shards first, then the index; a reshard renames them all) is held back, and the last complete
+ * one stays in force. Each complete set queues one run of {@code onNewest} on the apply thread, and only the run for
+ * the newest goes ahead: a burst of updates collapses into one apply of the last.
  */
 final class PeerSetWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerSetWatcher.class);
 
+    private final String indexName;
     private final Executor applyThread;
     private final Runnable onNewest;
     private final AtomicLong pendingVersion = new AtomicLong();
-    private volatile PeerSet latest;
+    /** The index object as last read: an index without shards, or a whole legacy set. */
+    private StoredPeerSet head;
+    /** Shards as last read, by name, also those the index does not list yet (a reshard writes them first). */
+    private final Map<String, PeerSetShard> shards = new HashMap<>();
+    private volatile StoredPeerSet latest;
     private SharedIndexInformer<ConfigMap> informer;
 
-    PeerSetWatcher(Executor applyThread, Runnable onNewest) {
+    PeerSetWatcher(String network, Executor applyThread, Runnable onNewest) {
+        this.indexName = PeerSetCodec.configMapName(network);
         this.applyThread = applyThread;
         this.onNewest = onNewest;
     }
 
     void start(KubernetesClient client, AgentConfig config) {
         informer = client.configMaps().inNamespace(config.namespace())
-                .withName(PeerSetCodec.configMapName(config.network()))
+                .withLabel(VpnLabels.NETWORK, config.network())
+                .withLabel(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET)
                 .inform(new ResourceEventHandler<>() {
                     @Override
                     public void onAdd(ConfigMap cm) {
@@ -48,27 +64,63 @@ final class PeerSetWatcher implements AutoCloseable {
 
                     @Override
                     public void onDelete(ConfigMap cm, boolean unknown) {
-                        // Keep the last applied peers: a lost ConfigMap is re-rendered by the operator.
+                        deleted(cm);
                     }
                 });
     }
 
-    /** The newest readable peer set; null until one has arrived. */
-    PeerSet latest() {
+    /** The newest complete peer set; null until one has arrived. */
+    StoredPeerSet latest() {
         return latest;
     }
 
-    void received(ConfigMap cm) {
-        String json = cm.getData() == null ? null : cm.getData().get(PeerSetCodec.PEERS_KEY);
-        if (json == null) {
-            return;
-        }
+    synchronized void received(ConfigMap cm) {
+        String name = cm.getMetadata().getName();
         try {
-            latest = PeerSetCodec.decode(json);
+            if (name.equals(indexName)) {
+                Optional<StoredPeerSet> read = StoredPeerSet.decodeIndexObject(cm);
+                if (read.isEmpty()) {
+                    return;
+                }
+                head = read.get();
+            } else if (name.startsWith(indexName + "-")) {
+                shards.put(name, StoredPeerSet.decodeShard(cm));
+                if (!listed(name)) {
+                    return; // kept for the index that will list it (a reshard), but the set in force is unchanged
+                }
+            } else {
+                return;
+            }
         } catch (IllegalArgumentException e) {
-            LOG.warn("ignoring an unreadable peer set: {}", e.getMessage());
+            LOG.warn("ignoring an unreadable {} (keeping its last readable version): {}", name, e.getMessage());
             return;
         }
+        offerNewest();
+    }
+
+    /**
+     * A deleted shard is dropped (a reshard deletes the old layout's after writing the new index). A deleted index
+     * changes nothing: the operator renders it again, and the last complete set stays in force meanwhile.
+     */
+    synchronized void deleted(ConfigMap cm) {
+        shards.remove(cm.getMetadata().getName());
+    }
+
+    private boolean listed(String shardName) {
+        return head != null && head.legacy() == null && head.index().shards().stream().anyMatch(ref -> ref.name().equals(shardName));
+    }
+
+    private void offerNewest() {
+        if (head == null) {
+            return;
+        }
+        StoredPeerSet set = head.withShards(shards);
+        if (!set.complete()) {
+            LOG.debug("peer set generation {} is not complete yet (shards still arriving); keeping generation {}",
+                    set.index().generation(), latest == null ? "none" : latest.index().generation());
+            return;
+        }
+        latest = set;
         long version = pendingVersion.incrementAndGet();
         applyThread.execute(() -> {
             if (version == pendingVersion.get()) {

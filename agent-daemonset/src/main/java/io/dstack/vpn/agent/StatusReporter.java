@@ -29,7 +29,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
  * generation after a short random spread (so that a network's nodes do not all write at once), a failure or a
  * recovery at once, stats alone at most every {@code statsInterval}. A delayed report is replaced by a newer one.
  */
-final class StatusReporter implements AutoCloseable {
+final class StatusReporter implements AppliedStatus, AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StatusReporter.class);
     static final long RECENT_HANDSHAKE_SECONDS = 180;
     static final String REASON_APPLIED = "Applied";
@@ -64,7 +64,8 @@ final class StatusReporter implements AutoCloseable {
     }
 
     /** @param device the device as just read, for the stats; null reports none (zero) */
-    synchronized void report(long generation, int peersConfigured, DeviceState device, String error) {
+    @Override
+    public synchronized void report(long generation, int peersConfigured, DeviceState device, String error) {
         Report r = new Report(generation, peersConfigured, device, error);
         if (pending != null) {
             pending = r; // already scheduled: the newest report goes out when the spread ends

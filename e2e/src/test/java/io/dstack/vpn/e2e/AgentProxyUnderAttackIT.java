@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.wireguard.WireGuardKey;
@@ -120,7 +121,8 @@ class AgentProxyUnderAttackIT {
     }
 
     private static void writePeerSet(KubernetesClient client, PeerSet set) {
-        client.resource(new ConfigMapBuilder().withNewMetadata().withName(PeerSetCodec.configMapName(NET)).withNamespace(NS).endMetadata()
+        client.resource(new ConfigMapBuilder().withNewMetadata().withName(PeerSetCodec.configMapName(NET)).withNamespace(NS)
+                .addToLabels(VpnLabels.NETWORK, NET).addToLabels(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET).endMetadata()
                 .addToData(PeerSetCodec.PEERS_KEY, PeerSetCodec.encode(set)).build()).inNamespace(NS).serverSideApply();
     }
 

@@ -35,10 +35,15 @@ public final class EndpointResolver {
     public List<DesiredPeer> resolve(List<DesiredPeer> peers) {
         List<DesiredPeer> out = new ArrayList<>(peers.size());
         for (DesiredPeer p : peers) {
-            String endpoint = resolve(p.nodeId(), p.endpoint());
-            out.add(endpoint == p.endpoint() ? p : new DesiredPeer(p.nodeId(), p.publicKey(), endpoint, p.allowedIps(), p.keepalive()));
+            out.add(resolve(p));
         }
         return out;
+    }
+
+    /** One peer with its endpoint resolved (the same peer when there is nothing to resolve). */
+    public DesiredPeer resolve(DesiredPeer p) {
+        String endpoint = resolve(p.nodeId(), p.endpoint());
+        return endpoint == p.endpoint() ? p : new DesiredPeer(p.nodeId(), p.publicKey(), endpoint, p.allowedIps(), p.keepalive());
     }
 
     /** host:port with the host resolved; an address ({@code [v6]:port}, {@code 1.2.3.4:port}) or null as it is. */

@@ -64,6 +64,24 @@ public final class PeerDiff {
         return changes;
     }
 
+    /**
+     * The changes for one peer whose desired configuration went from {@code before} to {@code after} (null: not
+     * desired), as {@link #compute} over the whole set would give them, provided no other desired peer has either key.
+     */
+    public static void computeOne(DesiredPeer before, DesiredPeer after, Map<String, PeerState> actual, List<Change> out) {
+        if (before != null && (after == null || !after.publicKey().equals(before.publicKey())) && actual.containsKey(before.publicKey())) {
+            out.add(new Remove(before.publicKey()));
+        }
+        if (after != null) {
+            PeerState have = actual.get(after.publicKey());
+            if (have == null) {
+                out.add(new Upsert(after, false));
+            } else if (!sameConfig(after, have)) {
+                out.add(new Upsert(after, true));
+            }
+        }
+    }
+
     /** The device resolves endpoints and reports them as ip:port: compare only when we asked for one. */
     public static boolean sameConfig(DesiredPeer d, PeerState have) {
         boolean endpointOk = d.endpoint() == null || Objects.equals(d.endpoint(), have.endpoint());

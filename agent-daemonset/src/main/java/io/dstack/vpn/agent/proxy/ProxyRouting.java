@@ -57,24 +57,14 @@ public final class ProxyRouting implements AutoCloseable {
             List<DesiredPeer> out = new ArrayList<>(desired.size());
             Set<String> used = new HashSet<>();
             for (DesiredPeer d : desired) {
-                if (selfTcp && d.endpoint() != null) {
-                    int port = tunnel(d.nodeId(), host(d.endpoint()) + ":" + set.proxyPort());
+                out.add(routed(set.proxyPort(), selfTcp, d, transports.get(d.nodeId())));
+                if (throughTunnel(selfTcp, d)) {
                     used.add(d.nodeId());
-                    DesiredPeer routed = new DesiredPeer(d.nodeId(), d.publicKey(), "127.0.0.1:" + port, d.allowedIps(),
-                            d.keepalive() > 0 ? d.keepalive() : TUNNEL_KEEPALIVE_SECONDS);
-                    routedThroughTunnels.put(d.nodeId(), routed);
-                    out.add(routed);
-                } else if (!selfTcp && "TCP".equals(transports.get(d.nodeId()))) {
-                    out.add(new DesiredPeer(d.nodeId(), d.publicKey(), null, d.allowedIps(), d.keepalive()));
-                } else {
-                    out.add(d);
                 }
             }
             for (String id : new ArrayList<>(tunnels.keySet())) {
                 if (!used.contains(id)) {
-                    proxy.close(id);
-                    tunnels.remove(id);
-                    routedThroughTunnels.remove(id);
+                    closeTunnel(id);
                 }
             }
             return out;
@@ -82,6 +72,65 @@ public final class ProxyRouting implements AutoCloseable {
             close(); // start clean on the next apply: a new proxy, new tunnels
             throw e;
         }
+    }
+
+    /**
+     * Whether {@link #routeOne} may route changed peers under {@code header}: the proxy is as the last {@link #route}
+     * of that header left it (off, or running on its ports). Otherwise a full {@link #route} must run first.
+     */
+    public boolean readyFor(PeerSet header) {
+        if (!header.proxyEnabled()) {
+            return proxy == null;
+        }
+        return proxy != null && proxy.alive() && proxyTcpPort == header.proxyPort() && proxyWireGuardPort == header.listenPort();
+    }
+
+    /**
+     * One changed peer routed as {@link #route} would route it within the whole set, opening, keeping or closing its
+     * tunnel, so that a one-peer change costs one peer. Only after {@link #readyFor} said yes.
+     *
+     * @param desired   the peer as this node should configure it, or null when it no longer peers with {@code nodeId}
+     * @param selfTcp   whether this node's own transport is TCP
+     * @param transport the peer's transport in the set
+     */
+    public DesiredPeer routeOne(PeerSet header, boolean selfTcp, String nodeId, DesiredPeer desired, String transport) throws IOException {
+        if (!header.proxyEnabled()) {
+            return desired;
+        }
+        try {
+            if (desired == null || !throughTunnel(selfTcp, desired)) {
+                closeTunnel(nodeId);
+            }
+            return desired == null ? null : routed(header.proxyPort(), selfTcp, desired, transport);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private static boolean throughTunnel(boolean selfTcp, DesiredPeer d) {
+        return selfTcp && d.endpoint() != null;
+    }
+
+    private DesiredPeer routed(int proxyPort, boolean selfTcp, DesiredPeer d, String transport) throws IOException {
+        if (throughTunnel(selfTcp, d)) {
+            int port = tunnel(d.nodeId(), host(d.endpoint()) + ":" + proxyPort);
+            DesiredPeer routed = new DesiredPeer(d.nodeId(), d.publicKey(), "127.0.0.1:" + port, d.allowedIps(),
+                    d.keepalive() > 0 ? d.keepalive() : TUNNEL_KEEPALIVE_SECONDS);
+            routedThroughTunnels.put(d.nodeId(), routed);
+            return routed;
+        }
+        if (!selfTcp && "TCP".equals(transport)) {
+            return new DesiredPeer(d.nodeId(), d.publicKey(), null, d.allowedIps(), d.keepalive());
+        }
+        return d;
+    }
+
+    private void closeTunnel(String nodeId) throws IOException {
+        if (tunnels.remove(nodeId) != null) {
+            proxy.close(nodeId);
+        }
+        routedThroughTunnels.remove(nodeId);
     }
 
     /**

@@ -34,8 +34,9 @@ import org.web3j.utils.Numeric;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.dstack.vpn.agent.uapi.UapiClient;
+import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.peerset.PeerSet;
-import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.chain.contract.AccessContract;
 import io.dstack.vpn.chain.contract.AccessEvent;
@@ -281,7 +282,7 @@ class RevocationScaleBenchmark {
                 // The benchmark's own watch of the peer set (a third observer beside the agents): it may lag the cut.
                 long[] peerSetAt = {-1};
                 awaitTrue(Duration.ofSeconds(5), "the peer set without " + victim + " reached the benchmark's watch", () -> {
-                    peerSetAt[0] = seen.stream().filter(p -> p.micros() >= tSubmit && !p.nodeIds().contains(victim))
+                    peerSetAt[0] = seen.stream().filter(p -> p.micros() >= tSubmit && p.complete() && !p.nodeIds().contains(victim))
                             .mapToLong(PeerSetSeen::micros).min().orElse(-1);
                     return peerSetAt[0] > 0;
                 });
@@ -756,15 +757,28 @@ class RevocationScaleBenchmark {
 
     // --- peer set watch -------------------------------------------------------------------------------------------
 
-    /** One peer-set ConfigMap as the benchmark's watch received it (decoded lazily: the handler only takes the time). */
-    record PeerSetSeen(long micros, String json) {
+    /**
+     * The network's peer-set ConfigMaps (index and shards, or the legacy single object) as the benchmark's watch held
+     * them after one event; assembled lazily with StoredPeerSet (the handler only takes the time and a copy of the map).
+     */
+    record PeerSetSeen(long micros, List<ConfigMap> objects) {
+        /** The node ids of the set in force then: empty when it was not complete (a shard still on its way). */
         Set<String> nodeIds() {
-            return PeerSetCodec.decode(json).peers().stream().map(PeerSet.Peer::nodeId).collect(Collectors.toSet());
+            return StoredPeerSet.from(NET, objects, (name, message) -> {
+            }).filter(StoredPeerSet::complete).map(s -> s.whole().peers().stream().map(PeerSet.Peer::nodeId)
+                    .collect(Collectors.toSet())).orElse(Set.of());
+        }
+
+        boolean complete() {
+            return StoredPeerSet.from(NET, objects, (name, message) -> {
+            }).filter(StoredPeerSet::complete).isPresent();
         }
     }
 
     static SharedIndexInformer<ConfigMap> watchPeerSet(KubernetesClient client, String ns, List<PeerSetSeen> seen) {
-        return client.configMaps().inNamespace(ns).withName(PeerSetCodec.configMapName(NET)).inform(new ResourceEventHandler<>() {
+        Map<String, ConfigMap> current = new HashMap<>();
+        return client.configMaps().inNamespace(ns).withLabel(VpnLabels.NETWORK, NET)
+                .withLabel(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET).inform(new ResourceEventHandler<>() {
             @Override
             public void onAdd(ConfigMap cm) {
                 record(cm);
@@ -777,12 +791,16 @@ class RevocationScaleBenchmark {
 
             @Override
             public void onDelete(ConfigMap cm, boolean unknown) {
+                synchronized (current) {
+                    current.remove(cm.getMetadata().getName());
+                }
             }
 
             private void record(ConfigMap cm) {
                 long at = nowMicros();
-                if (cm.getData() != null && cm.getData().get(PeerSetCodec.PEERS_KEY) != null) {
-                    seen.add(new PeerSetSeen(at, cm.getData().get(PeerSetCodec.PEERS_KEY)));
+                synchronized (current) {
+                    current.put(cm.getMetadata().getName(), cm);
+                    seen.add(new PeerSetSeen(at, List.copyOf(current.values())));
                 }
             }
         });

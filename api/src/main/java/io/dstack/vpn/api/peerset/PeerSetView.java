@@ -20,26 +20,36 @@ public final class PeerSetView {
     public static final int TUNNEL_KEEPALIVE_SECONDS = 25;
 
     public static List<DesiredPeer> desiredFor(PeerSet set, String selfNodeId) {
-        boolean hubAndSpoke = "HubAndSpoke".equals(set.topology()) && set.hubs() != null && !set.hubs().isEmpty();
-        boolean selfIsHub = hubAndSpoke && set.hubs().contains(selfNodeId);
-        String firstHub = hubAndSpoke ? set.hubs().get(0) : null;
         List<DesiredPeer> out = new ArrayList<>();
         if (set.peers().stream().noneMatch(p -> p.nodeId().equals(selfNodeId))) {
             return out;
         }
         for (PeerSet.Peer p : set.peers()) {
-            if (p.nodeId().equals(selfNodeId)) {
-                continue;
+            DesiredPeer d = desiredPeer(set, selfNodeId, p);
+            if (d != null) {
+                out.add(d);
             }
-            if (hubAndSpoke && !selfIsHub && !set.hubs().contains(p.nodeId())) {
-                continue;
-            }
-            List<String> allowed = hubAndSpoke && !selfIsHub && p.nodeId().equals(firstHub)
-                    ? List.of(set.cidr())
-                    : List.of(p.address() + "/32");
-            out.add(new DesiredPeer(p.nodeId(), p.publicKey(), p.endpoint(), allowed, p.keepalive() == null ? 0 : p.keepalive()));
         }
         return out;
+    }
+
+    /**
+     * How this node, a member, peers with {@code p}; null when it does not. Reads only the set's header (topology,
+     * hubs, cidr), not its peers, so an agent can re-derive one changed peer without walking the whole set.
+     */
+    public static DesiredPeer desiredPeer(PeerSet header, String selfNodeId, PeerSet.Peer p) {
+        if (p.nodeId().equals(selfNodeId)) {
+            return null;
+        }
+        boolean hubAndSpoke = "HubAndSpoke".equals(header.topology()) && header.hubs() != null && !header.hubs().isEmpty();
+        boolean selfIsHub = hubAndSpoke && header.hubs().contains(selfNodeId);
+        if (hubAndSpoke && !selfIsHub && !header.hubs().contains(p.nodeId())) {
+            return null;
+        }
+        List<String> allowed = hubAndSpoke && !selfIsHub && p.nodeId().equals(header.hubs().get(0))
+                ? List.of(header.cidr())
+                : List.of(p.address() + "/32");
+        return new DesiredPeer(p.nodeId(), p.publicKey(), p.endpoint(), allowed, p.keepalive() == null ? 0 : p.keepalive());
     }
 
     private PeerSetView() {

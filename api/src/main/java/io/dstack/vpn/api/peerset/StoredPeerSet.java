@@ -125,6 +125,48 @@ public record StoredPeerSet(PeerSetIndex index, PeerSet legacy, Map<String, Peer
         return Optional.empty();
     }
 
+    /**
+     * The index object {@code <network>-peerset} alone, for a reader that decodes each object as it arrives (the
+     * agent): a sharded set with no shards yet (add them with {@link #withShards}), or the whole legacy set. Empty
+     * when it holds neither key; throws IllegalArgumentException when it is unreadable.
+     */
+    public static Optional<StoredPeerSet> decodeIndexObject(ConfigMap cm) {
+        Map<String, String> data = cm.getData();
+        if (data != null && data.containsKey(PeerSetCodec.INDEX_KEY)) {
+            PeerSetIndex index = PeerSetCodec.decodeIndex(data.get(PeerSetCodec.INDEX_KEY));
+            if (index.shards() == null) {
+                throw new IllegalArgumentException("peer-set index lists no shards");
+            }
+            return Optional.of(new StoredPeerSet(index, null, Map.of(), Map.of()));
+        }
+        if (data != null && data.containsKey(PeerSetCodec.PEERS_KEY)) {
+            PeerSet whole = PeerSetCodec.decode(data.get(PeerSetCodec.PEERS_KEY));
+            if (whole.peers() == null) {
+                throw new IllegalArgumentException("peer set has no peers list");
+            }
+            return Optional.of(new StoredPeerSet(PeerSetIndex.of(whole, List.of()), whole, Map.of(), Map.of()));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * This index with already decoded shards, of which only those it lists are kept (O(shards), no decoding); the
+     * allocations are left empty. A legacy set is returned as it is.
+     */
+    public StoredPeerSet withShards(Map<String, PeerSetShard> decoded) {
+        if (legacy != null) {
+            return this;
+        }
+        Map<String, PeerSetShard> listed = new LinkedHashMap<>();
+        for (PeerSetIndex.ShardRef ref : index.shards()) {
+            PeerSetShard shard = decoded.get(ref.name());
+            if (shard != null) {
+                listed.put(ref.name(), shard);
+            }
+        }
+        return new StoredPeerSet(index, null, listed, Map.of());
+    }
+
     /** A shard's peers; throws IllegalArgumentException when they are missing or unreadable. */
     public static PeerSetShard decodeShard(ConfigMap cm) {
         String json = cm.getData() == null ? null : cm.getData().get(PeerSetCodec.PEERS_KEY);
