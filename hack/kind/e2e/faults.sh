@@ -89,7 +89,9 @@ phase_node_delete() {
   address_freed() {
     [[ "$(kubectl get vpnnetwork "${NETWORK}" -n "${NS}" -o jsonpath='{.status.addresses.allocated}')" == "$((allocated_before - 1))" ]] || return 1
     local a="${address%/*}"
-    ! kubectl get configmap "${NETWORK}-peerset" -n "${NS}" -o jsonpath='{.data.peers\.json}{"\n"}{.data.allocations\.json}' \
+    # every peer-set object: the index and its shards (ADR 0002)
+    ! kubectl get configmaps -n "${NS}" -l "vpn.dstack.io/network=${NETWORK},vpn.dstack.io/component=peerset" \
+        -o jsonpath='{range .items[*]}{.data.peers\.json}{"\n"}{.data.allocations\.json}{"\n"}{end}' \
       | grep -qE "\"${a//./\\.}(/[0-9]+)?\""
   }
   wait_for 60 "${address} freed and ${target} out of the peer set" address_freed

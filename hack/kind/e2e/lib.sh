@@ -161,7 +161,7 @@ percentile() {
 dump_diagnostics() {
   kubectl get nodes -o wide >"${WORK}/diag-nodes.txt" 2>&1 || return 0
   kubectl get vpnnetworks,vpnpeers -A -o yaml >"${WORK}/diag-resources.txt" 2>&1
-  kubectl get configmaps -A -l app.kubernetes.io/component=peerset -o yaml >"${WORK}/diag-peersets.txt" 2>&1
+  kubectl get configmaps -A -l vpn.dstack.io/component=peerset -o yaml >"${WORK}/diag-peersets.txt" 2>&1
   kubectl get events -A --sort-by=.lastTimestamp >"${WORK}/diag-events.txt" 2>&1
   local pod
   for pod in $(kubectl get pods -A -l app.kubernetes.io/component=operator -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{" "}{end}' 2>/dev/null); do

@@ -28,10 +28,11 @@ public class NetworkMetrics {
         gauge("dstack_vpn_addresses_capacity", Tags.of("namespace", namespace, "network", network), capacity);
     }
 
-    public void peerSet(String namespace, String network, long generation, long bytes, long nodesApplied) {
+    public void peerSet(String namespace, String network, long generation, long bytes, long shards, long nodesApplied) {
         Tags tags = Tags.of("namespace", namespace, "network", network);
         gauge("dstack_vpn_peerset_generation", tags, generation);
         gauge("dstack_vpn_peerset_bytes", tags, bytes);
+        gauge("dstack_vpn_peerset_shards", tags, shards);
         gauge("dstack_vpn_nodes_applied", tags, nodesApplied);
     }
 

@@ -269,7 +269,8 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         String ns = network.getMetadata().getNamespace();
         String name = network.getMetadata().getName();
         metrics.addresses(ns, name, plan.addresses().assigned().size(), plan.addresses().capacity());
-        metrics.peerSet(ns, name, plan.peerSet().generation(), plan.bytes(), plan.convergence().nodesApplied());
+        metrics.peerSet(ns, name, plan.peerSet().generation(), plan.bytes(), plan.layout().shards().size(),
+                plan.convergence().nodesApplied());
         for (VpnPeerPhase phase : VpnPeerPhase.values()) {
             metrics.peers(ns, name, phase.name(), plan.peers().of(phase));
         }
