@@ -22,6 +22,7 @@ import org.web3j.crypto.WalletUtils;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.AccessSource;
@@ -244,8 +245,19 @@ class CliIT {
         PeerSet set = new PeerSet("edge", 4, "10.55.0.0/24", 51820, 1420, "Mesh", null, null, List.of(
                 new PeerSet.Peer("node-a", other, "10.55.0.1", "203.0.113.1:51820", "UDP", null),
                 new PeerSet.Peer("tee-1", k, "10.55.0.2", null, "UDP", null)));
-        kube.resource(new ConfigMapBuilder().withNewMetadata().withName(PeerSetCodec.configMapName("edge")).withNamespace(NS).endMetadata()
-                .addToData(PeerSetCodec.PEERS_KEY, PeerSetCodec.encode(set)).build()).serverSideApply();
+        // The layout the operator writes (ADR 0002): an index and one shard, found by their labels.
+        String shardName = io.dstack.vpn.api.peerset.PeerSetShards.shardName("edge", 0, 1);
+        var index = io.dstack.vpn.api.peerset.PeerSetIndex.of(set, List.of(new io.dstack.vpn.api.peerset.PeerSetIndex.ShardRef(shardName, 4, 2)));
+        kube.resource(new ConfigMapBuilder().withNewMetadata().withName(PeerSetCodec.configMapName("edge")).withNamespace(NS)
+                .addToLabels(VpnLabels.NETWORK, "edge").addToLabels(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET).endMetadata()
+                .addToData(PeerSetCodec.INDEX_KEY, PeerSetCodec.encodeIndex(index)).build()).serverSideApply();
+        Run incomplete = run("config", "tee-1", "--vpn-network", "edge", "-n", NS);
+        assertThat(incomplete.code()).as("the index names a shard that is not there yet").isEqualTo(ExitCodes.NOT_FOUND);
+        assertThat(incomplete.err()).contains("being rewritten");
+        kube.resource(new ConfigMapBuilder().withNewMetadata().withName(shardName).withNamespace(NS)
+                .addToLabels(VpnLabels.NETWORK, "edge").addToLabels(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET).endMetadata()
+                .addToData(PeerSetCodec.PEERS_KEY, PeerSetCodec.encodeShard(new io.dstack.vpn.api.peerset.PeerSetShard("edge", 0, 1, 4, set.peers())))
+                .build()).serverSideApply();
         Run config = run("config", "tee-1", "--vpn-network", "edge", "-n", NS);
         assertThat(config.code()).as(config.err()).isZero();
         assertThat(config.out()).contains("Address = 10.55.0.2/24").contains("PublicKey = " + other)
