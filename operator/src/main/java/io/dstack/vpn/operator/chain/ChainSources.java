@@ -1,8 +1,11 @@
 package io.dstack.vpn.operator.chain;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -32,8 +35,9 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 
 /**
  * The running chain sources, one per VpnNetwork whose access source is the chain. The network reconciler
- * ensures the source matches the spec; sources of deleted networks are stopped on the next reconcile of
- * any network and at shutdown. Checkpoints go to a ConfigMap {@code <network>-chain} owned by the network.
+ * ensures the source matches the spec; {@link ChainSourceCleanup} stops the source of a deleted network
+ * (docs/adr/0014-chain-source-lifecycle.md), and all stop at shutdown. Checkpoints go to a ConfigMap
+ * {@code <network>-chain} owned by the network.
  */
 @ApplicationScoped
 public class ChainSources {
@@ -46,9 +50,20 @@ public class ChainSources {
     @Inject
     RpcSettings rpcSettings;
 
-    private final Map<ResourceID, ChainSource> sources = new ConcurrentHashMap<>();
+    private final Map<ResourceID, Running> sources = new ConcurrentHashMap<>();
     private final List<Consumer<ResourceID>> networkSubscribers = new CopyOnWriteArrayList<>();
     private final List<BiConsumer<ResourceID, Set<String>>> nodeSubscribers = new CopyOnWriteArrayList<>();
+    /**
+     * UIDs of deleted networks, the latest {@link #DELETED_REMEMBERED}: a reconcile in flight when its network is
+     * deleted must not start the source again after the delete stopped it. A re-created network has a new UID.
+     */
+    private final Set<String> deleted = Collections.newSetFromMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > DELETED_REMEMBERED;
+        }
+    });
+    static final int DELETED_REMEMBERED = 1024;
 
     public void onNetworkChange(Consumer<ResourceID> subscriber) {
         networkSubscribers.add(subscriber);
@@ -64,7 +79,7 @@ public class ChainSources {
 
     /** The running source of a network, if it has one. */
     Optional<ChainSource> get(VpnNetwork network) {
-        return Optional.ofNullable(sources.get(ResourceID.fromResource(network)));
+        return Optional.ofNullable(sources.get(ResourceID.fromResource(network))).map(Running::source);
     }
 
     public Optional<FollowerHealth> health(VpnNetwork network) {
@@ -84,12 +99,16 @@ public class ChainSources {
         }
         ChainSourceKey key = ChainSourceKey.of(id.getNamespace().orElse(""), id.getName(), chain, rpcUrls(network, chain));
         GrantConfirmations k = GrantConfirmations.of(chain);
-        ChainSource current = sources.get(id);
-        if (current != null && current.key().equals(key)) {
-            current.setGrantConfirmations(k);
+        Running current = sources.get(id);
+        // Same key but another UID: the network was deleted and created again; its delete event must not stop this one.
+        if (current != null && current.source().key().equals(key) && Objects.equals(current.uid(), network.getMetadata().getUid())) {
+            current.source().setGrantConfirmations(k);
             return;
         }
         stop(id);
+        if (isDeleted(network)) {
+            return;
+        }
         Checkpoint resume = loadCheckpoint(network, key);
         String ns = key.namespace();
         String name = key.network();
@@ -97,26 +116,60 @@ public class ChainSources {
                 nodes -> nodeSubscribers.forEach(s -> s.accept(id, nodes)),
                 () -> networkSubscribers.forEach(s -> s.accept(id)),
                 checkpoint -> saveCheckpoint(network, key, checkpoint));
-        sources.put(id, source);
+        synchronized (deleted) {
+            // Checked again with the put: networkDeleted may have run while the source was being built.
+            if (isDeleted(network)) {
+                source.stop();
+                return;
+            }
+            sources.put(id, new Running(network.getMetadata().getUid(), source));
+        }
         LOG.infof("chain source for %s/%s: chain %d, contract %s, %d RPC endpoint(s), resuming %s", ns, name, key.chainId(),
                 key.contract(), key.rpcUrls().size(), resume == null ? "from block " + key.fromBlock() : "from checkpoint block " + resume.block());
     }
 
-    /** Stops sources whose network is gone. */
+    /** The network is deleted: stops its source for good (a late {@link #ensure} of this object starts none). */
+    public void networkDeleted(VpnNetwork network) {
+        String uid = network.getMetadata().getUid();
+        synchronized (deleted) {
+            if (uid != null) {
+                deleted.add(uid);
+            }
+        }
+        // Only the deleted object's source: a network created again under the name may already have its own.
+        ResourceID id = ResourceID.fromResource(network);
+        Running running = sources.get(id);
+        if (running != null && (uid == null || uid.equals(running.uid())) && sources.remove(id, running)) {
+            running.source().stop();
+        }
+    }
+
+    private boolean isDeleted(VpnNetwork network) {
+        String uid = network.getMetadata().getUid();
+        synchronized (deleted) {
+            return uid != null && deleted.contains(uid);
+        }
+    }
+
+    /** Stops sources whose network is gone (the sweep when the network informer starts). */
     public void retainOnly(Set<ResourceID> existing) {
         new ArrayList<>(sources.keySet()).stream().filter(id -> !existing.contains(id)).forEach(this::stop);
     }
 
     private void stop(ResourceID id) {
-        ChainSource old = sources.remove(id);
+        Running old = sources.remove(id);
         if (old != null) {
-            old.stop();
+            old.source().stop();
         }
+    }
+
+    /** A running source and the UID of the network object it was started for. */
+    private record Running(String uid, ChainSource source) {
     }
 
     @PreDestroy
     void shutdown() {
-        sources.values().forEach(ChainSource::stop);
+        sources.values().forEach(r -> r.source().stop());
     }
 
     void reportHealth(VpnNetwork network, FollowerHealth h) {

@@ -25,6 +25,7 @@ import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
 import io.dstack.vpn.operator.access.OutsidePeer;
+import io.dstack.vpn.operator.chain.ChainSourceCleanup;
 import io.dstack.vpn.operator.chain.ChainSources;
 import io.dstack.vpn.operator.chain.ChainStatus;
 import io.dstack.vpn.operator.events.EventRecorder;
@@ -75,6 +76,9 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     @Inject
     ChainSources chainSources;
 
+    /** Shard sizes; unit tests lower them to get several shards from a few peers. */
+    PeerSetSharder.Limits shardLimits = PeerSetSharder.Limits.DEFAULT;
+
     private final Clock clock = Clock.systemUTC();
     private final ExecutorService addressWriters = Executors.newFixedThreadPool(ADDRESS_WRITERS, r -> {
         Thread t = new Thread(r, "ipam-status-writer");
@@ -105,7 +109,8 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         chainSources.onNetworkChange(chain::propagateEvent);
         InformerEventSource<VpnPeer, VpnNetwork> peerSource = new InformerEventSource<>(peers, context);
         peerSource.addIndexers(Map.of(PeersByNetwork.INDEX, PeersByNetwork::keysOf));
-        return List.of(peerSource, new InformerEventSource<>(configMaps, context), chain);
+        // Stops the chain source of a deleted network, outside any reconcile and without a finalizer (ADR 0014).
+        return List.of(peerSource, new InformerEventSource<>(configMaps, context), chain, new ChainSourceCleanup(context, chainSources));
     }
 
     /**
@@ -136,7 +141,6 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
             return patchIfChanged(network, status.invalidCidr(e.getMessage()));
         }
         status.specValid();
-        chainSources.retainOnly(context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()));
         VpnNetworkStatus.ChainPosition chainPosition = null;
         if (network.getSpec().access.chain != null) {
             try {
@@ -163,7 +167,7 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
         List<OutsidePeer> outside = membership.outsidePeers(network, peers);
 
         NetworkPlan plan = NetworkPlanner.plan(new NetworkPlanner.Observed(network, cidr, peers, decisions, outside, storedSet,
-                storedAllocations, PeerSetSharder.Limits.DEFAULT));
+                storedAllocations, shardLimits));
 
         // Apply, in the order of ADR 0003: the peer-set objects (peer set and IPAM record), then each changed address.
         if (plan.fits()) {
