@@ -23,10 +23,12 @@ public record PeerSetLayout(PeerSetIndex index, String indexJson, List<Shard> sh
      * @param shard           its peers and generation
      * @param peersJson       its {@code peers.json}
      * @param allocationsJson the IPAM record of the peers (and held addresses) whose node id falls in this shard
+     * @param bytes           both documents, in UTF-8
      */
-    public record Shard(String name, PeerSetShard shard, String peersJson, String allocationsJson) {
-        public int bytes() {
-            return Utf8.length(peersJson) + Utf8.length(allocationsJson);
+    public record Shard(String name, PeerSetShard shard, String peersJson, String allocationsJson, int bytes) {
+        /** Counts the bytes once: the layout, the size guard and the status all ask, and a shard is ~100 KB. */
+        public static Shard of(String name, PeerSetShard shard, String peersJson, String allocationsJson) {
+            return new Shard(name, shard, peersJson, allocationsJson, Utf8.length(peersJson) + Utf8.length(allocationsJson));
         }
     }
 

@@ -69,7 +69,7 @@ public final class PeerSetSharder {
             PeerSetShard before = stored == null ? null : stored.shards().get(name);
             long generation = before != null && before.peers().equals(peers.get(k)) ? before.generation() : set.generation();
             PeerSetShard shard = new PeerSetShard(set.network(), k, count, generation, List.copyOf(peers.get(k)));
-            shards.add(new PeerSetLayout.Shard(name, shard, PeerSetCodec.encodeShard(shard), PeerSetCodec.encodeAllocations(allocations.get(k))));
+            shards.add(PeerSetLayout.Shard.of(name, shard, PeerSetCodec.encodeShard(shard), PeerSetCodec.encodeAllocations(allocations.get(k))));
             refs.add(new PeerSetIndex.ShardRef(name, generation, shard.peers().size()));
         }
         PeerSetIndex index = PeerSetIndex.of(set, refs);
