@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
+import java.time.LocalTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -38,6 +40,10 @@ import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.PeerSetCodec;
+import io.dstack.vpn.api.peerset.PeerSetIndex;
+import io.dstack.vpn.api.peerset.PeerSetShard;
+import io.dstack.vpn.api.peerset.PeerSetShards;
+import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
@@ -49,6 +55,8 @@ import io.dstack.vpn.chain.rpc.RpcCall;
 import io.dstack.vpn.chain.rpc.RpcClient;
 import io.dstack.vpn.chain.rpc.RpcListener;
 import io.dstack.vpn.chain.rpc.RpcResult;
+import io.dstack.vpn.operator.peerset.PeerSetLayout;
+import io.dstack.vpn.operator.peerset.PeerSetSharder;
 import io.dstack.vpn.testing.Anvil;
 import io.dstack.vpn.testing.OperatorProcess;
 import io.dstack.vpn.testing.RealApiServer;
@@ -74,17 +82,22 @@ import io.fabric8.kubernetes.client.WatcherException;
  * objects (every watch event is one new resourceVersion), during the initial load, a quiet steady state and the
  * change phase;</li>
  * <li>change-to-rendered: one peer's token revoked or (re-)granted on chain, from the block that carries it (its
- * receipt first visible, polled every 2 ms) until the {@code <net>-peerset} ConfigMap with the new generation
- * arrives on a watch; p50/p99 over {@code bench.changes} revokes and as many grants;</li>
+ * receipt first visible, polled every 2 ms) until the node's shard {@code <net>-peerset-<k>-of-<K>} without / with
+ * the node arrives on a watch (the object agents act on); also until the index {@code <net>-peerset} reaches that
+ * generation; p50/p99 over {@code bench.changes} revokes and as many grants;</li>
  * <li>the operator's RSS ({@code VmRSS}), sampled every 250 ms;</li>
- * <li>the peer-set size against the 900 KiB guard (ADR 0002), live and computed for other peer shapes.</li>
+ * <li>the sharded peer set (ADR 0002): shards, largest object against the 900 KiB per-object guard, total bytes,
+ * live and computed for other peer shapes; shard and index writes are counted apart.</li>
  * </ul>
  * Not a CI test (the name matches neither *Test nor *IT): run {@code hack/bench-operator-scale.sh}. System
  * properties: {@code bench.peers} (5000), {@code bench.changes} (20 revokes + 20 grants), {@code bench.poll}
  * (follower poll, 100ms), {@code bench.blockTime} (s between blocks after setup, 2 as on Base),
  * {@code bench.steadySeconds} (30), {@code bench.createThreads} (4), {@code bench.restart} (true: also restart
- * the operator with everything in place). Results are printed and written to
- * {@code operator/target/operator-scale-benchmark.txt}.
+ * the operator with everything in place), {@code bench.nodeIdLength} (10: node ids {@code node-00001}; longer ones
+ * are padded in front with {@code x} up to this length, at most 63; VpnPeer names are the node ids),
+ * {@code bench.cidr} (10.96.0.0/19, or /18 above 8,190 peers). Results are printed and written to
+ * {@code operator/target/operator-scale-benchmark.txt}; the operators' logs to
+ * {@code operator/target/operator-scale-operator-<n>.log}.
  */
 class OperatorScaleBenchmark {
     static final int PEERS = Integer.getInteger("bench.peers", 5000);
@@ -102,9 +115,13 @@ class OperatorScaleBenchmark {
     static final String LOAD = System.getProperty("bench.load", "cold");
     static final String NS = "scale";
     static final String NET = "scale";
-    static final String CIDR = "10.96.0.0/19";
+    static final int NODE_ID_LENGTH = Integer.getInteger("bench.nodeIdLength", 10);
+    static final String CIDR = System.getProperty("bench.cidr", PEERS > 8190 ? "10.96.0.0/18" : "10.96.0.0/19");
     static final int GUARD = 900 * 1024;
     static final int MINTS_PER_BLOCK = 200;
+    /** Watch kinds of the peer-set objects: the index {@code <net>-peerset} and the shards {@code <net>-peerset-<k>-of-<K>}. */
+    static final String INDEX = "peerset-index";
+    static final String SHARD = "peerset-shard";
 
     final StringBuilder report = new StringBuilder();
     final long started = System.nanoTime();
@@ -113,11 +130,20 @@ class OperatorScaleBenchmark {
     record Ev(long at, String kind, String action) {
     }
 
-    record PeerSetEv(long at, long generation, String peersJson) {
+    /** A shard as it arrived on the watch, decoded. */
+    record ShardEv(long at, String name, PeerSetShard shard) {
+    }
+
+    /** The index as it arrived on the watch. */
+    record IndexEv(long at, long generation) {
     }
 
     final List<Ev> events = new CopyOnWriteArrayList<>();
-    final List<PeerSetEv> peerSets = new CopyOnWriteArrayList<>();
+    final List<ShardEv> shardEvents = new CopyOnWriteArrayList<>();
+    final List<IndexEv> indexEvents = new CopyOnWriteArrayList<>();
+    /** The latest decoded shard per ConfigMap name, and the latest index (watch thread only). */
+    final Map<String, PeerSetShard> latestShards = new ConcurrentHashMap<>();
+    volatile PeerSetIndex latestIndex;
     volatile boolean keepPeerSets;
     final Map<String, VpnPeerPhase> phases = new ConcurrentHashMap<>();
     final Map<String, String> addresses = new ConcurrentHashMap<>();
@@ -128,6 +154,7 @@ class OperatorScaleBenchmark {
     volatile long allActiveAt;
     volatile long allAddressedAt;
     volatile long renderedAt;
+    volatile int renderedShards;
     volatile long lastPeerSetCount;
     volatile VpnNetwork lastNetwork;
     final AtomicLong peakRss = new AtomicLong();
@@ -135,6 +162,8 @@ class OperatorScaleBenchmark {
 
     List<String> nodes = new ArrayList<>();
     List<String> keys = new ArrayList<>();
+    final List<OperatorProcess> operators = new ArrayList<>();
+    String coldChainSync = "not measured (online load)";
 
     @Test
     void operatorScale() throws Exception {
@@ -146,7 +175,7 @@ class OperatorScaleBenchmark {
             ContractWriter admin = new ContractWriter(rpc, Anvil.PRIVATE_KEY_0, Anvil.BASE_CHAIN_ID, Duration.ofSeconds(30));
             String contract = admin.deploy(ContractArtifact.bytecode(RealApiServer.repoRoot())).contractAddress();
             for (int i = 1; i <= PEERS; i++) {
-                nodes.add(String.format(Locale.ROOT, "node-%05d", i));
+                nodes.add(nodeId(i, NODE_ID_LENGTH));
                 keys.add(WireGuardKey.generatePrivate().publicKey().toBase64());
             }
             bulkMint(anvil, rpc, contract);
@@ -158,6 +187,7 @@ class OperatorScaleBenchmark {
             client.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).serverSideApply();
             startWatches(client);
             OperatorProcess operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
+            operators.add(operator);
             var rssSampler = Executors.newSingleThreadScheduledExecutor();
             OperatorProcess[] current = {operator};
             rssSampler.scheduleAtFixedRate(() -> peakRss.accumulateAndGet(current[0].rssKiB(), Math::max), 0, 250, TimeUnit.MILLISECONDS);
@@ -167,9 +197,15 @@ class OperatorScaleBenchmark {
 
                 // The network first: its follower syncs the 5,000 tokens while no VpnPeer exists yet.
                 long netAt = System.nanoTime();
+                LocalTime netClock = LocalTime.now();
                 client.resource(TestResources.chainNetwork(NET, CIDR, anvil.rpcUrl(), contract, 1, POLL)).inNamespace(NS).create();
+                awaitTrue(Duration.ofMinutes(2), () -> lastNetwork != null && isTrue(lastNetwork, Conditions.CHAIN_SYNCED));
+                long syncedAt = System.nanoTime();
                 awaitTrue(Duration.ofMinutes(2), () -> lastNetwork != null && isTrue(lastNetwork, Conditions.CHAIN_SYNCED)
                         && isTrue(lastNetwork, Conditions.READY));
+                line("network created → ChainSynced=True on the watch (%,d tokens, first sync from block 0): %.2f s; "
+                        + "operator log \"chain follower in sync\" %s after the create", PEERS, secs(netAt, syncedAt),
+                        logDelay(operator, netClock, "chain follower in sync"));
                 line("network created, chain synced (%,d tokens) and Ready with no peers: %.2f s", PEERS, secs(netAt, System.nanoTime()));
 
                 Window load;
@@ -181,11 +217,16 @@ class OperatorScaleBenchmark {
                     operator.stop();
                     double created = createPeers(client);
                     long t0 = System.nanoTime();
+                    LocalTime launchClock = LocalTime.now();
                     operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
+                    operators.add(operator);
                     current[0] = operator;
                     line("operator started with %,d VpnPeers waiting (created in %.1f s while it was stopped): ready after %.1f s",
                             PEERS, created, secs(t0, System.nanoTime()));
                     load = awaitLoad(t0, secs(t0, System.nanoTime()));
+                    coldChainSync = "launch → operator log \"chain follower in sync\": " + logDelay(operator, launchClock, "chain follower in sync")
+                            + "; launch → \"resumed from checkpoint\": " + logDelay(operator, launchClock, "resumed from checkpoint");
+                    line("cold start chain sync: %s", coldChainSync);
                 }
                 long loadRss = operator.rssKiB();
                 long loadPeak = Math.max(loadRss, peakRss.get());
@@ -194,13 +235,18 @@ class OperatorScaleBenchmark {
                 Changes changes = changes(anvil, rpc, contract);
                 long changesRss = operator.rssKiB();
                 String metrics = reconcileMetrics(operator);
-                List<Double> floor = applyFloor(client);
+                Stored stored = stored(client);
+                List<Double> floor = applyFloor(client, stored.largestShard);
 
                 VpnNetwork n = client.resources(VpnNetwork.class).inNamespace(NS).withName(NET).get();
                 line("");
-                line("## Peer set after the run: generation %d, %d peers, %,d bytes (%.1f%% of the %,d-byte guard), condition PeerSetRendered=%s",
-                        n.getStatus().peerSet.generation, n.getStatus().peerSet.peers, n.getStatus().peerSet.bytes,
-                        100.0 * n.getStatus().peerSet.bytes / GUARD, GUARD, isTrue(n, Conditions.PEER_SET_RENDERED));
+                line("## Peer set after the run: generation %d, %d peers, %d shards, %,d bytes in all (status.peerSet: %,d bytes, %s shards), condition PeerSetRendered=%s",
+                        n.getStatus().peerSet.generation, n.getStatus().peerSet.peers, stored.shards, stored.totalBytes,
+                        n.getStatus().peerSet.bytes, n.getStatus().peerSet.shards, isTrue(n, Conditions.PEER_SET_RENDERED));
+                line("peer-set objects (peers.json + allocations.json; index.json): largest shard %s %,d bytes (%.1f%% of the %,d-byte per-object guard), "
+                        + "smallest shard %,d bytes, index %,d bytes, peers per shard %d..%d",
+                        stored.largestShard, stored.largestShardBytes, 100.0 * stored.largestShardBytes / GUARD, GUARD, stored.smallestShardBytes,
+                        stored.indexBytes, stored.minPeers, stored.maxPeers);
                 line("network reconcile timer (dstack_vpn_network_reconcile_seconds) over the run: %s", metrics);
 
                 Restart restart = null;
@@ -208,6 +254,7 @@ class OperatorScaleBenchmark {
                     operator.stop();
                     long t = System.nanoTime();
                     operator = OperatorProcess.start(RealApiServer.get().kubeconfig(), NS);
+                    operators.add(operator);
                     current[0] = operator;
                     long ready = System.nanoTime();
                     Thread.sleep(STEADY_SECONDS * 1000L);
@@ -221,24 +268,27 @@ class OperatorScaleBenchmark {
                 line("");
                 line("| what | p50 | p99 (max) | min | samples |");
                 line("|---|---|---|---|---|");
-                row("change-to-rendered, revoke: block with the revoke → peer-set ConfigMap without the node (watch)", changes.revokeToSet);
-                row("change-to-rendered, grant: block with the mint → peer-set ConfigMap with the node (watch)", changes.grantToSet);
+                row("change-to-rendered, revoke: block with the revoke → the node's shard without the node (watch)", changes.revokeToSet);
+                row("change-to-rendered, grant: block with the mint → the node's shard with the node (watch)", changes.grantToSet);
                 row("change-to-rendered, both", concat(changes.revokeToSet, changes.grantToSet));
+                row("revoke or grant: block → index `<net>-peerset` at the new generation (watch)", changes.toIndex);
                 row("revoke: block → VpnPeer status Revoked", changes.revokeToPhase);
                 row("grant: block → VpnPeer status Active", changes.grantToPhase);
-                row("revoke or grant: transaction sent → peer-set ConfigMap", changes.sendToSet);
-                row("for scale: server-side apply of a ConfigMap of the same size by the benchmark (API server + etcd round trip)", floor);
+                row("revoke or grant: transaction sent → the node's shard", changes.sendToSet);
+                row("for scale: server-side apply of a copy of the largest shard (" + String.format(Locale.ROOT, "%,d", stored.largestShardBytes)
+                        + " bytes) by the benchmark (API server + etcd round trip)", floor);
                 line("");
-                line("| phase | duration | VpnPeer status writes | VpnNetwork status writes | peer-set ConfigMap writes | other ConfigMap writes | Events created |");
-                line("|---|---|---|---|---|---|---|");
+                line("| phase | duration | VpnPeer status writes | VpnNetwork status writes | peer-set shard writes | peer-set index writes | other ConfigMap writes | Events created |");
+                line("|---|---|---|---|---|---|---|---|");
                 windowRow("initial load of " + String.format(Locale.ROOT, "%,d", PEERS) + ("online".equals(LOAD)
                         ? " created while the operator runs (first create → all Active, addressed, rendered)"
                         : " waiting at operator start (launch → all Active, addressed, rendered)"), load);
                 windowRow("steady state, no change (" + BLOCK_TIME + " s blocks)", steady);
                 windowRow("change phase (" + (2 * CHANGES) + " changes, pauses between)", changes.window);
-                line("per change: %.2f VpnPeer, %.2f VpnNetwork, %.2f peer-set writes, %.2f Events",
+                line("per change: %.2f VpnPeer, %.2f VpnNetwork, %.2f peer-set shard writes, %.2f peer-set index writes, %.2f Events",
                         changes.window.count("VpnPeer") / (2.0 * CHANGES), changes.window.count("VpnNetwork") / (2.0 * CHANGES),
-                        changes.window.count("peerset") / (2.0 * CHANGES), changes.window.count("Event") / (2.0 * CHANGES));
+                        changes.window.count(SHARD) / (2.0 * CHANGES), changes.window.count(INDEX) / (2.0 * CHANGES),
+                        changes.window.count("Event") / (2.0 * CHANGES));
                 if (restart != null) {
                     windowRow("operator restart with everything in place (" + STEADY_SECONDS + " s after ready; ready after "
                             + String.format(Locale.ROOT, "%.1f", restart.readySeconds) + " s)", restart.window);
@@ -260,13 +310,16 @@ class OperatorScaleBenchmark {
                 rssRow("peak over the whole run", peakRss.get());
                 line("");
                 line("initial load (%s): %s after %.1f s; all %,d Active after %.1f s; all addressed after %.1f s; "
-                        + "peer set with all %,d rendered after %.1f s", LOAD, "online".equals(LOAD) ? "all created" : "operator ready",
-                        load.createdSeconds, PEERS, load.activeSeconds, load.addressedSeconds, PEERS, load.renderedSeconds);
+                        + "peer set with all %,d rendered (index + every listed shard, %d shards, assembled) after %.1f s", LOAD,
+                        "online".equals(LOAD) ? "all created" : "operator ready",
+                        load.createdSeconds, PEERS, load.activeSeconds, load.addressedSeconds, PEERS, renderedShards, load.renderedSeconds);
+                line("initial load chain sync: %s", coldChainSync);
                 rssSampler.shutdownNow();
             } finally {
                 rssSampler.shutdownNow();
                 operator.close();
                 watches.forEach(Watch::close);
+                saveLogs();
             }
         } finally {
             machine("after");
@@ -277,42 +330,129 @@ class OperatorScaleBenchmark {
         }
     }
 
-    // --- peer-set size: computed for three peer shapes, against the guard ---
+    // --- peer-set size: computed for four peer shapes, laid out in shards as the operator does ---
 
     void peerSetSizes() {
         line("");
-        line("## Peer-set size (peers.json + allocations.json, as the guard counts) at %,d peers, computed with PeerSetCodec", PEERS);
-        line("| peer shape | bytes | of the %,d-byte guard | peers that fit (≈) |", GUARD);
-        line("|---|---|---|---|");
+        line("## Peer-set size at %,d peers, computed with PeerSetSharder (shard target %,d bytes; guard %,d bytes per object)", PEERS,
+                PeerSetSharder.Limits.DEFAULT.shardTargetBytes(), GUARD);
+        line("| peer shape | as one object (peers.json + allocations.json) | shards | largest shard | all objects |");
+        line("|---|---|---|---|---|");
         sizeRow("node id `node-00001` (10 chars), no endpoint", 10, false);
-        sizeRow("node id 10 chars, IPv4 endpoint `10.0.x.y:51820` (the agent's default: NODE_IP:51820) — used below", 10, true);
+        sizeRow("node id 10 chars, IPv4 endpoint `10.0.x.y:51820` (the agent's default: NODE_IP:51820)", 10, true);
         sizeRow("node id 40 chars (a typical cloud node name), IPv4 endpoint", 40, true);
         sizeRow("node id 63 chars (the maximum), IPv4 endpoint", 63, true);
+        line("(the run below: node ids of %d chars, IPv4 endpoints)", Math.max(NODE_ID_LENGTH, nodeId(PEERS, 0).length()));
     }
 
     void sizeRow(String shape, int idLength, boolean endpoint) {
-        int full = peerSetBytes(PEERS, idLength, endpoint);
-        int empty = peerSetBytes(0, idLength, endpoint);
-        double perPeer = (full - empty) / (double) PEERS;
-        long fit = (long) ((GUARD - empty) / perPeer);
-        line("| %s | %,d | %.1f%% | %,d |", shape, full, 100.0 * full / GUARD, fit);
-    }
-
-    static int peerSetBytes(int n, int idLength, boolean endpoint) {
         List<PeerSet.Peer> peers = new ArrayList<>();
         Map<String, String> alloc = new TreeMap<>();
-        for (int i = 1; i <= n; i++) {
-            String id = String.format(Locale.ROOT, "node-%05d", i);
-            id = id.length() >= idLength ? id : "x".repeat(idLength - id.length()) + id;
+        Map<String, String> holders = new TreeMap<>();
+        for (int i = 1; i <= PEERS; i++) {
+            String id = nodeId(i, idLength);
             String address = "10.96." + (i / 256) + "." + (i % 256);
             peers.add(new PeerSet.Peer(id, WireGuardKey.generatePrivate().publicKey().toBase64(), address,
                     endpoint ? "10.0." + (i / 250) + "." + (i % 250 + 1) + ":51820" : null, "UDP", null));
             alloc.put(id, address);
+            holders.put(id, id);
         }
         peers.sort((a, b) -> a.nodeId().compareTo(b.nodeId()));
         PeerSet set = new PeerSet(NET, 1, CIDR, 51820, 1420, "Mesh", null, null, peers);
-        return PeerSetCodec.encode(set).getBytes(StandardCharsets.UTF_8).length
+        int whole = PeerSetCodec.encode(set).getBytes(StandardCharsets.UTF_8).length
                 + PeerSetCodec.encodeAllocations(alloc).getBytes(StandardCharsets.UTF_8).length;
+        PeerSetLayout layout = PeerSetSharder.layout(set, holders, alloc, null, PeerSetSharder.Limits.DEFAULT);
+        line("| %s | %,d (%.1f%% of the guard) | %d | %,d (%.1f%% of the guard) | %,d |", shape, whole, 100.0 * whole / GUARD,
+                layout.shards().size(), layout.largestObjectBytes(), 100.0 * layout.largestObjectBytes() / GUARD, layout.bytes());
+    }
+
+    /** {@code node-00001}, padded in front with {@code x} up to {@code length} (a DNS-1123 label, also the VpnPeer name). */
+    static String nodeId(int i, int length) {
+        String id = String.format(Locale.ROOT, "node-%05d", i);
+        if (length > 63) {
+            throw new IllegalArgumentException("a node id has at most 63 characters, not " + length);
+        }
+        return id.length() >= length ? id : "x".repeat(length - id.length()) + id;
+    }
+
+    /** The peer-set objects as stored now, read through the API. */
+    record Stored(int shards, String largestShard, int largestShardBytes, int smallestShardBytes, int indexBytes, long totalBytes,
+            int minPeers, int maxPeers) {
+    }
+
+    Stored stored(KubernetesClient client) {
+        List<ConfigMap> items = client.configMaps().inNamespace(NS).withLabel(VpnLabels.NETWORK, NET)
+                .withLabel(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET).list().getItems();
+        StoredPeerSet set = StoredPeerSet.from(NET, items, (name, message) -> line("WARNING: %s unreadable: %s", name, message))
+                .orElseThrow(() -> new IllegalStateException("no readable peer set stored"));
+        Map<String, ConfigMap> byName = new TreeMap<>();
+        items.forEach(cm -> byName.put(cm.getMetadata().getName(), cm));
+        int indexBytes = utf8(byName.get(PeerSetCodec.configMapName(NET)).getData().get(PeerSetCodec.INDEX_KEY));
+        long total = indexBytes;
+        String largest = null;
+        int largestBytes = 0;
+        int smallestBytes = Integer.MAX_VALUE;
+        int minPeers = Integer.MAX_VALUE;
+        int maxPeers = 0;
+        for (PeerSetIndex.ShardRef ref : set.index().shards()) {
+            Map<String, String> data = byName.get(ref.name()).getData();
+            int bytes = utf8(data.get(PeerSetCodec.PEERS_KEY)) + utf8(data.get(PeerSetCodec.ALLOCATIONS_KEY));
+            total += bytes;
+            if (bytes > largestBytes) {
+                largestBytes = bytes;
+                largest = ref.name();
+            }
+            smallestBytes = Math.min(smallestBytes, bytes);
+            minPeers = Math.min(minPeers, ref.peers());
+            maxPeers = Math.max(maxPeers, ref.peers());
+        }
+        if (byName.size() != set.index().shards().size() + 1) {
+            line("WARNING: %d peer-set objects stored for an index listing %d shards: %s", byName.size(), set.index().shards().size(), byName.keySet());
+        }
+        return new Stored(set.index().shards().size(), largest, largestBytes, smallestBytes, indexBytes, total, minPeers, maxPeers);
+    }
+
+    static int utf8(String s) {
+        return s == null ? 0 : s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    /**
+     * How long after {@code since} (wall clock) the operator logged the first line containing {@code needle}, from its
+     * log's {@code HH:mm:ss.SSS} timestamps; waits up to 10 s for the line.
+     */
+    static String logDelay(OperatorProcess operator, LocalTime since, String needle) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            for (String l : operator.log().split("\n")) {
+                if (l.contains(needle) && l.length() > 12) {
+                    try {
+                        LocalTime at = LocalTime.parse(l.substring(0, 12));
+                        return String.format(Locale.ROOT, "%.2f s (%s)", Duration.between(since, at).toMillis() / 1000.0,
+                                l.substring(l.indexOf(']') + 1).strip());
+                    } catch (DateTimeParseException e) {
+                        // not a timestamped line
+                    }
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                return "not logged";
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** Copies each operator's log into target/ (they live in temp files). */
+    void saveLogs() {
+        for (int i = 0; i < operators.size(); i++) {
+            Path out = Path.of("target", "operator-scale-operator-" + (i + 1) + ".log");
+            try {
+                Files.createDirectories(out.getParent());
+                Files.writeString(out, operators.get(i).log());
+            } catch (IOException e) {
+                line("WARNING: could not save the log of operator %d: %s", i + 1, e.getMessage());
+            }
+        }
+        line("operator logs: operator/target/operator-scale-operator-{1..%d}.log", operators.size());
     }
 
     // --- chain setup: bulk mint (automine off, raw transactions with increasing nonces, one block per batch) ---
@@ -389,34 +529,65 @@ class OperatorScaleBenchmark {
         watches.add(client.configMaps().inNamespace(NS).withLabel(VpnLabels.NETWORK, NET).watch(new Counting<>(null) {
             @Override
             String kindOf(ConfigMap cm) {
-                return VpnLabels.COMPONENT_PEERSET.equals(cm.getMetadata().getLabels().get(VpnLabels.COMPONENT)) ? "peerset" : "ConfigMap";
+                if (!VpnLabels.COMPONENT_PEERSET.equals(cm.getMetadata().getLabels().get(VpnLabels.COMPONENT))) {
+                    return "ConfigMap";
+                }
+                return PeerSetCodec.configMapName(NET).equals(cm.getMetadata().getName()) ? INDEX : SHARD;
             }
 
             @Override
             void seen(Action action, ConfigMap cm, long at) {
-                if (!"peerset".equals(kindOf(cm)) || cm.getData() == null || cm.getData().get(PeerSetCodec.PEERS_KEY) == null) {
+                String kind = kindOf(cm);
+                String name = cm.getMetadata().getName();
+                if (action == Action.DELETED) {
+                    latestShards.remove(name);
                     return;
                 }
-                String json = cm.getData().get(PeerSetCodec.PEERS_KEY);
-                long count = countPeers(json);
-                lastPeerSetCount = count;
-                if (count == PEERS && renderedAt == 0) {
-                    renderedAt = at;
+                if ("ConfigMap".equals(kind) || cm.getData() == null) {
+                    return;
                 }
-                if (keepPeerSets) {
-                    peerSets.add(new PeerSetEv(at, Long.parseLong(cm.getMetadata().getAnnotations().get(VpnLabels.PEERSET_GENERATION)), json));
+                try {
+                    if (INDEX.equals(kind)) {
+                        String json = cm.getData().get(PeerSetCodec.INDEX_KEY);
+                        if (json == null) {
+                            line("WARNING: %s without %s (legacy single object?)", name, PeerSetCodec.INDEX_KEY);
+                            return;
+                        }
+                        PeerSetIndex index = PeerSetCodec.decodeIndex(json);
+                        latestIndex = index;
+                        if (keepPeerSets) {
+                            indexEvents.add(new IndexEv(at, index.generation()));
+                        }
+                    } else {
+                        PeerSetShard shard = StoredPeerSet.decodeShard(cm);
+                        latestShards.put(name, shard);
+                        if (keepPeerSets) {
+                            shardEvents.add(new ShardEv(at, name, shard));
+                        }
+                    }
+                } catch (IllegalArgumentException e) {
+                    line("WARNING: %s unreadable: %s", name, e.getMessage());
+                    return;
                 }
+                assembled(at);
             }
         }));
         watches.add(client.v1().events().inNamespace(NS).watch(new Counting<Event>("Event")));
     }
 
-    static long countPeers(String json) {
-        long n = 0;
-        for (int i = json.indexOf("\"nodeId\":"); i >= 0; i = json.indexOf("\"nodeId\":", i + 9)) {
-            n++;
+    /** The whole set as an agent would assemble it from the latest index and shards; rendered = complete with every peer. */
+    void assembled(long at) {
+        PeerSetIndex index = latestIndex;
+        if (index == null) {
+            return;
         }
-        return n;
+        StoredPeerSet set = new StoredPeerSet(index, null, Map.of(), Map.of()).withShards(latestShards);
+        long count = set.shards().values().stream().mapToLong(s -> s.peers().size()).sum();
+        lastPeerSetCount = count;
+        if (set.complete() && count == PEERS && renderedAt == 0) {
+            renderedAt = at;
+            renderedShards = index.shards().size();
+        }
     }
 
     /** Records every event's arrival, before any work on it. */
@@ -524,8 +695,8 @@ class OperatorScaleBenchmark {
         return window(from, System.nanoTime());
     }
 
-    record Changes(List<Double> revokeToSet, List<Double> grantToSet, List<Double> revokeToPhase, List<Double> grantToPhase,
-            List<Double> sendToSet, Window window) {
+    record Changes(List<Double> revokeToSet, List<Double> grantToSet, List<Double> toIndex, List<Double> revokeToPhase,
+            List<Double> grantToPhase, List<Double> sendToSet, Window window) {
     }
 
     record Restart(double readySeconds, Window window, long rss) {
@@ -538,40 +709,49 @@ class OperatorScaleBenchmark {
         List<Double> revokeToPhase = new ArrayList<>();
         List<Double> grantToPhase = new ArrayList<>();
         List<Double> sendToSet = new ArrayList<>();
+        List<Double> toIndex = new ArrayList<>();
         keepPeerSets = true;
         long from = System.nanoTime();
         for (int k = 0; k < CHANGES; k++) {
             // Spread over the network (not the first few node ids only).
             int index = (int) (((long) k * PEERS / CHANGES + 7) % PEERS);
             String node = nodes.get(index);
-            String needle = "\"nodeId\":\"" + node + "\"";
             BigInteger token = AccessContract.decodeUint(rpc.call("eth_call", Map.of("to", contract,
                     "data", AccessContract.getTokenIdByNodeId(node)), "latest").asText());
 
-            double[] r = timedChange(anvil, rpc, owner, contract, AccessContract.revokeNodeAccess(token), node, VpnPeerPhase.Revoked,
-                    json -> !json.contains(needle));
+            double[] r = timedChange(anvil, rpc, owner, contract, AccessContract.revokeNodeAccess(token), node, VpnPeerPhase.Revoked, false);
             revokeToSet.add(r[0]);
             revokeToPhase.add(r[1]);
             sendToSet.add(r[2]);
+            toIndex.add(r[3]);
             double[] g = timedChange(anvil, rpc, owner, contract, AccessContract.mintNodeAccess(Anvil.ACCOUNT_1, node, keys.get(index), ""),
-                    node, VpnPeerPhase.Active, json -> json.contains(needle));
+                    node, VpnPeerPhase.Active, true);
             grantToSet.add(g[0]);
             grantToPhase.add(g[1]);
             sendToSet.add(g[2]);
-            System.out.printf(Locale.ROOT, "  change %d/%d (%s): revoke %.0f ms, grant %.0f ms (block → peer set)%n", k + 1, CHANGES, node, r[0], g[0]);
+            toIndex.add(g[3]);
+            System.out.printf(Locale.ROOT, "  change %d/%d (%s…, shard %s): revoke %.0f ms, grant %.0f ms (block → shard); index %.0f / %.0f ms%n",
+                    k + 1, CHANGES, node.substring(Math.max(0, node.length() - 10)), shardNameOf(node), r[0], g[0], r[3], g[3]);
         }
         keepPeerSets = false;
         Thread.sleep(1000); // the last status writes
-        return new Changes(revokeToSet, grantToSet, revokeToPhase, grantToPhase, sendToSet, window(from, System.nanoTime()));
+        return new Changes(revokeToSet, grantToSet, toIndex, revokeToPhase, grantToPhase, sendToSet, window(from, System.nanoTime()));
     }
 
-    interface JsonCheck {
-        boolean ok(String peersJson);
+    /** The node's shard in the current layout. */
+    String shardNameOf(String node) {
+        PeerSetIndex index = latestIndex;
+        int of = index == null ? 1 : Math.max(1, index.shards().size());
+        return PeerSetShards.shardName(NET, PeerSetShards.shardOf(node, of), of);
     }
 
-    /** @return ms from block to peer set, block to phase, send to peer set */
+    /**
+     * @param present whether the change puts the node in the peer set (grant) or takes it out (revoke)
+     * @return ms from block to the node's shard showing the change, block to phase, send to shard, block to the index at
+     *         that shard's generation
+     */
     double[] timedChange(Anvil anvil, RpcClient rpc, Credentials owner, String contract, String data, String node, VpnPeerPhase want,
-            JsonCheck check) throws Exception {
+            boolean present) throws Exception {
         // A random pause: the transaction lands at a random phase of the block interval and of the follower's poll.
         Thread.sleep(1000 + ThreadLocalRandom.current().nextLong(2000));
         BigInteger nonce = Numeric.decodeQuantity(rpc.call("eth_getTransactionCount", owner.getAddress(), "pending").asText());
@@ -581,7 +761,8 @@ class OperatorScaleBenchmark {
                 BigInteger.ZERO, data);
         String signed = Numeric.toHexString(TransactionEncoder.signMessage(tx, Anvil.BASE_CHAIN_ID, owner));
         phaseAt.remove(node + "/" + want);
-        peerSets.clear();
+        shardEvents.clear();
+        indexEvents.clear();
         long sent = System.nanoTime();
         String hash = rpc.call("eth_sendRawTransaction", signed).asText();
         long mined = 0;
@@ -598,12 +779,26 @@ class OperatorScaleBenchmark {
             }
         }
         long setAt = 0;
+        long generation = 0;
+        long indexAt = 0;
         Long phase = null;
-        while ((setAt == 0 || phase == null) && System.nanoTime() < deadline) {
+        while ((setAt == 0 || indexAt == 0 || phase == null) && System.nanoTime() < deadline) {
             if (setAt == 0) {
-                for (PeerSetEv e : peerSets) {
-                    if (check.ok(e.peersJson)) {
+                // The first event of the node's shard (in whatever layout it arrives) that shows the change.
+                for (ShardEv e : shardEvents) {
+                    PeerSetShard shard = e.shard;
+                    if (shard.shard() == PeerSetShards.shardOf(node, shard.of())
+                            && shard.peers().stream().anyMatch(p -> node.equals(p.nodeId())) == present) {
                         setAt = e.at;
+                        generation = shard.generation();
+                        break;
+                    }
+                }
+            }
+            if (setAt != 0 && indexAt == 0) {
+                for (IndexEv e : indexEvents) {
+                    if (e.generation >= generation) {
+                        indexAt = e.at;
                         break;
                     }
                 }
@@ -611,18 +806,20 @@ class OperatorScaleBenchmark {
             phase = phaseAt.get(node + "/" + want);
             Thread.sleep(2);
         }
-        if (setAt == 0 || phase == null) {
-            throw new IllegalStateException(node + ": no peer set / phase " + want + " within 30 s");
+        if (setAt == 0 || indexAt == 0 || phase == null) {
+            throw new IllegalStateException(String.format(Locale.ROOT, "%s: within 30 s: shard %s %s, index at generation %d %s, phase %s %s",
+                    node, present ? "with the node" : "without the node", setAt == 0 ? "not seen" : "seen", generation,
+                    indexAt == 0 ? "not seen" : "seen", want, phase == null ? "not seen" : "seen"));
         }
-        return new double[] {(setAt - mined) / 1e6, (phase - mined) / 1e6, (setAt - sent) / 1e6};
+        return new double[] {(setAt - mined) / 1e6, (phase - mined) / 1e6, (setAt - sent) / 1e6, (indexAt - mined) / 1e6};
     }
 
     /**
-     * What one write of a peer set this size costs by itself: server-side apply of a ConfigMap with the current
-     * peers.json and allocations.json (one character changed each time) from the benchmark's client.
+     * What one write of a one-peer change costs by itself: server-side apply of a copy of the largest shard (its
+     * peers.json and allocations.json, one character changed each time) from the benchmark's client.
      */
-    List<Double> applyFloor(KubernetesClient client) {
-        ConfigMap stored = client.configMaps().inNamespace(NS).withName(PeerSetCodec.configMapName(NET)).get();
+    List<Double> applyFloor(KubernetesClient client, String shardName) {
+        ConfigMap stored = client.configMaps().inNamespace(NS).withName(shardName).get();
         List<Double> ms = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             ConfigMap probe = new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
@@ -688,9 +885,9 @@ class OperatorScaleBenchmark {
 
     void windowRow(String what, Window w) {
         double sec = w.seconds();
-        line("| %s | %.1f s | %d (%.1f/s) | %d (%.1f/s) | %d (%.1f/s) | %d | %d (%.1f/s) |", what, sec,
+        line("| %s | %.1f s | %d (%.1f/s) | %d (%.1f/s) | %d | %d | %d | %d (%.1f/s) |", what, sec,
                 w.count("VpnPeer"), w.count("VpnPeer") / sec, w.count("VpnNetwork"), w.count("VpnNetwork") / sec,
-                w.count("peerset"), w.count("peerset") / sec, w.count("ConfigMap"), w.count("Event"), w.count("Event") / sec);
+                w.count(SHARD), w.count(INDEX), w.count("ConfigMap"), w.count("Event"), w.count("Event") / sec);
     }
 
     void rssRow(String what, long kib) {
