@@ -34,7 +34,7 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 /**
  * A one-peer change on a wireguard-go interface with 1,000 and 5,000 peers: the full diff against the agent's
  * device model plus one UAPI set, beside {@code wg syncconf} of the full config, in one run; a full apply of 1,000
- * peers; and at 10,000 peers in 16 shards the agent's sharded path (watcher and applier: decode the changed shard,
+ * peers; and at 10,000 peers in 32 shards the agent's sharded path (watcher and applier: decode the changed shard,
  * diff its peers, one UAPI set) beside {@code wg syncconf}. Not a CI test: run hack/bench-agent.sh. Endpoints are addresses of the test's own
  * namespace subnet that no one answers; nothing is sent without traffic for the peers.
  */
@@ -132,11 +132,12 @@ class ApplyBenchmark {
     }
 
     static final int SHARDED_PEERS = 10_000;
-    static final int SHARDS = 16;
+    /** What the operator lays out for 10,000 peers with 63-character node ids (32 shards of ~92 KB, ADR 0002). */
+    static final int SHARDS = Integer.getInteger("bench.shards", 32);
     static final int SHARDED_SAMPLES = Integer.getInteger("bench.shardedSamples", 1000);
 
     /**
-     * The sharded path at 10,000 peers (63-character node ids, 16 shards of ~625): the agent's watcher and applier
+     * The sharded path at 10,000 peers (63-character node ids, 32 shards of ~310 by default): the agent's watcher and applier
      * receive the one changed shard and then the index as the informer would hand them over (JSON in ConfigMaps);
      * each event is decoded and applied inline. The operator's encoding is not timed. Then {@code wg syncconf} of the
      * full config with the same kind of change.

@@ -211,7 +211,7 @@ public class ChainSources {
     private Checkpoint loadCheckpoint(VpnNetwork network, ChainSourceKey key) {
         try {
             ConfigMap cm = client.configMaps().inNamespace(key.namespace()).withName(configMapName(key.network())).get();
-            return cm == null ? null : CheckpointCodec.decode(cm.getData(), key.chainId(), key.contract());
+            return cm == null ? null : CheckpointCodec.decode(cm.getData(), cm.getBinaryData(), key.chainId(), key.contract());
         } catch (RuntimeException e) {
             LOG.warnf("could not read the chain checkpoint of %s/%s (%s); syncing from block %d", key.namespace(), key.network(),
                     e.getMessage(), key.fromBlock());
@@ -220,6 +220,14 @@ public class ChainSources {
     }
 
     private void saveCheckpoint(VpnNetwork network, ChainSourceKey key, Checkpoint checkpoint) {
+        String stored = CheckpointCodec.encodeCompressed(checkpoint, key.chainId(), key.contract());
+        if (stored.length() > CheckpointCodec.MAX_STORED_BYTES) {
+            // Not an error to retry every few seconds: a restart then resumes from the last checkpoint that fit.
+            LOG.warnf("the chain checkpoint of %s/%s is %d bytes compressed (%d tokens with history), over the %d-byte limit of"
+                    + " one object: not saved; a restart resumes from the last saved one", key.namespace(), key.network(), stored.length(),
+                    checkpoint.history().size(), CheckpointCodec.MAX_STORED_BYTES);
+            return;
+        }
         ConfigMap cm = new ConfigMapBuilder()
                 .withNewMetadata().withName(configMapName(key.network())).withNamespace(key.namespace())
                 .addToLabels(VpnLabels.NETWORK, key.network())
@@ -227,7 +235,8 @@ public class ChainSources {
                 .addNewOwnerReference().withApiVersion(network.getApiVersion()).withKind(network.getKind())
                 .withName(network.getMetadata().getName()).withUid(network.getMetadata().getUid()).endOwnerReference()
                 .endMetadata()
-                .withData(Map.of(CheckpointCodec.KEY, CheckpointCodec.encode(checkpoint, key.chainId(), key.contract())))
+                // Only binaryData: server-side apply drops the plain data key that earlier versions wrote under this manager.
+                .withBinaryData(Map.of(CheckpointCodec.GZ_KEY, stored))
                 .build();
         try {
             client.configMaps().inNamespace(key.namespace()).resource(cm).patch(new PatchContext.Builder()
