@@ -24,6 +24,7 @@ import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
+import io.dstack.vpn.operator.cache.PrunedVpnPeerStore;
 import io.dstack.vpn.operator.access.OutsidePeer;
 import io.dstack.vpn.operator.chain.ChainSourceCleanup;
 import io.dstack.vpn.operator.chain.ChainSources;
@@ -90,6 +91,7 @@ public class VpnNetworkReconciler implements Reconciler<VpnNetwork> {
     public List<EventSource<?, VpnNetwork>> prepareEventSources(EventSourceContext<VpnNetwork> context) {
         var peers = InformerEventSourceConfiguration.from(VpnPeer.class, VpnNetwork.class)
                 .withName(PEERS_SOURCE)
+                .withItemStore(new PrunedVpnPeerStore())
                 .withSecondaryToPrimaryMapper((VpnPeer p) -> p.getSpec() == null ? Set.of()
                         : Set.of(new ResourceID(p.getSpec().network, p.getMetadata().getNamespace())))
                 // Agents update their stats often; only spec changes and applied generations matter here.

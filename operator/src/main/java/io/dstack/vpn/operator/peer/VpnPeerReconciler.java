@@ -20,11 +20,13 @@ import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.api.v1alpha1.VpnPeerStatus;
 import io.dstack.vpn.operator.access.AccessDecision;
 import io.dstack.vpn.operator.access.MembershipResolver;
+import io.dstack.vpn.operator.cache.PrunedVpnPeerStore;
 import io.dstack.vpn.operator.chain.ChainSources;
 import io.dstack.vpn.operator.events.EventRecorder;
 import io.dstack.vpn.operator.status.Failures;
 import io.dstack.vpn.operator.status.StatusApplier;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -42,7 +44,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
  * field manager, and records an Event when the phase changes. It decides with the same
  * {@link MembershipResolver} as the network reconciler, which does the rendering.
  */
-@ControllerConfiguration(name = VpnPeerReconciler.NAME)
+@ControllerConfiguration(name = VpnPeerReconciler.NAME, informer = @Informer(itemStore = PrunedVpnPeerStore.class))
 public class VpnPeerReconciler implements Reconciler<VpnPeer> {
     public static final String NAME = "vpnpeer";
     static final String BY_NODE_ID = "byNodeId";
