@@ -218,7 +218,7 @@ public final class ChainFollower {
         try {
             events = reads.logsBetween(from, to);
         } catch (RpcException e) {
-            if (ranges.narrowedAfter(e)) {
+            if (ranges.narrowedAfter(e, from, to)) {
                 return Step.NARROWED; // the RPC answered: not an outage
             }
             throw e;
@@ -379,7 +379,7 @@ public final class ChainFollower {
         try {
             events = reads.logsBetween(from, to);
         } catch (RpcException e) {
-            if (ranges.narrowedAfter(e)) {
+            if (ranges.narrowedAfter(e, from, to)) {
                 return Step.NARROWED;
             }
             throw e;
