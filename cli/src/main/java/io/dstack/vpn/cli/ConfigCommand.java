@@ -4,7 +4,6 @@ import java.util.concurrent.Callable;
 
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.StoredPeerSet;
-import io.dstack.vpn.api.peerset.PeerSetCodec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

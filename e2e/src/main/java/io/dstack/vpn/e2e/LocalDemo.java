@@ -17,7 +17,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.StoredPeerSet;
-import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;
 import io.dstack.vpn.chain.contract.ContractArtifact;

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.ProxySpec;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;

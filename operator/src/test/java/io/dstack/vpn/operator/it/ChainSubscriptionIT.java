@@ -16,7 +16,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.StoredPeerSet;
-import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;

@@ -20,7 +20,6 @@ import org.web3j.abi.datatypes.Utf8String;
 import io.dstack.vpn.api.Conditions;
 import io.dstack.vpn.api.peerset.PeerSet;
 import io.dstack.vpn.api.peerset.StoredPeerSet;
-import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerPhase;

@@ -11,7 +11,6 @@ import java.util.Locale;
 
 import org.junit.jupiter.api.Test;
 
-import io.dstack.vpn.api.peerset.PeerSetCodec;
 import io.dstack.vpn.api.peerset.StoredPeerSet;
 import io.dstack.vpn.api.v1alpha1.VpnNetwork;
 import io.dstack.vpn.api.v1alpha1.VpnPeer;
