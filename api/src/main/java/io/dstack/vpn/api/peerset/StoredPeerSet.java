@@ -74,55 +74,47 @@ public record StoredPeerSet(PeerSetIndex index, PeerSet legacy, Map<String, Peer
         Map<String, ConfigMap> byName = new HashMap<>();
         configMaps.forEach(cm -> byName.put(cm.getMetadata().getName(), cm));
         ConfigMap indexMap = byName.get(indexName);
-        if (indexMap == null || indexMap.getData() == null) {
-            return Optional.empty();
-        }
-        Map<String, String> data = indexMap.getData();
+        StoredPeerSet head;
         try {
-            if (data.containsKey(PeerSetCodec.INDEX_KEY)) {
-                PeerSetIndex index = PeerSetCodec.decodeIndex(data.get(PeerSetCodec.INDEX_KEY));
-                if (index.shards() == null) {
-                    throw new IllegalArgumentException("peer-set index lists no shards");
-                }
-                Map<String, PeerSetShard> shards = new LinkedHashMap<>();
-                Map<String, String> allocations = new TreeMap<>();
-                for (PeerSetIndex.ShardRef ref : index.shards()) {
-                    ConfigMap cm = byName.get(ref.name());
-                    if (cm == null || cm.getData() == null) {
-                        continue;
-                    }
-                    try {
-                        shards.put(ref.name(), decodeShard(cm));
-                        String json = cm.getData().get(PeerSetCodec.ALLOCATIONS_KEY);
-                        if (json != null) {
-                            allocations.putAll(PeerSetCodec.decodeAllocations(json));
-                        }
-                    } catch (IllegalArgumentException e) {
-                        problems.unreadable(ref.name(), e.getMessage());
-                    }
-                }
-                return Optional.of(new StoredPeerSet(index, null, shards, allocations));
-            }
-            if (data.containsKey(PeerSetCodec.PEERS_KEY)) {
-                PeerSet whole = PeerSetCodec.decode(data.get(PeerSetCodec.PEERS_KEY));
-                if (whole.peers() == null) {
-                    throw new IllegalArgumentException("peer set has no peers list");
-                }
-                Map<String, String> allocations = new TreeMap<>();
-                String json = data.get(PeerSetCodec.ALLOCATIONS_KEY);
-                if (json != null) {
-                    try {
-                        allocations.putAll(PeerSetCodec.decodeAllocations(json));
-                    } catch (IllegalArgumentException e) {
-                        problems.unreadable(indexName, e.getMessage());
-                    }
-                }
-                return Optional.of(new StoredPeerSet(PeerSetIndex.of(whole, List.of()), whole, Map.of(), allocations));
-            }
+            head = indexMap == null ? null : decodeIndexObject(indexMap).orElse(null);
         } catch (IllegalArgumentException e) {
             problems.unreadable(indexName, e.getMessage());
+            return Optional.empty();
         }
-        return Optional.empty();
+        if (head == null) {
+            return Optional.empty();
+        }
+        Map<String, String> allocations = new TreeMap<>();
+        if (head.legacy() != null) {
+            try {
+                readAllocations(indexMap, allocations);
+            } catch (IllegalArgumentException e) {
+                problems.unreadable(indexName, e.getMessage());
+            }
+            return Optional.of(new StoredPeerSet(head.index(), head.legacy(), Map.of(), allocations));
+        }
+        Map<String, PeerSetShard> shards = new LinkedHashMap<>();
+        for (PeerSetIndex.ShardRef ref : head.index().shards()) {
+            ConfigMap cm = byName.get(ref.name());
+            if (cm == null || cm.getData() == null) {
+                continue;
+            }
+            try {
+                shards.put(ref.name(), decodeShard(cm));
+                readAllocations(cm, allocations);
+            } catch (IllegalArgumentException e) {
+                problems.unreadable(ref.name(), e.getMessage());
+            }
+        }
+        return Optional.of(new StoredPeerSet(head.index(), null, shards, allocations));
+    }
+
+    /** Adds the object's IPAM record, if it has one; throws IllegalArgumentException when it is unreadable. */
+    private static void readAllocations(ConfigMap cm, Map<String, String> into) {
+        String json = cm.getData().get(PeerSetCodec.ALLOCATIONS_KEY);
+        if (json != null) {
+            into.putAll(PeerSetCodec.decodeAllocations(json));
+        }
     }
 
     /**
@@ -176,13 +168,17 @@ public record StoredPeerSet(PeerSetIndex index, PeerSet legacy, Map<String, Peer
         return PeerSetCodec.decodeShard(json);
     }
 
-    /** Reads a network's peer set through the API (CLI, tests): a list by label, then {@link #from}. */
-    public static Optional<StoredPeerSet> read(KubernetesClient client, String namespace, String network) {
-        List<ConfigMap> items = client.configMaps().inNamespace(namespace)
+    /** A network's peer-set objects (index and shards, any layout) through the API, by their labels. */
+    public static List<ConfigMap> objects(KubernetesClient client, String namespace, String network) {
+        return client.configMaps().inNamespace(namespace)
                 .withLabel(VpnLabels.NETWORK, network)
                 .withLabel(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET)
                 .list().getItems();
-        return from(network, items, (name, message) -> {
+    }
+
+    /** Reads a network's peer set through the API (CLI, tests): {@link #objects}, then {@link #from}. */
+    public static Optional<StoredPeerSet> read(KubernetesClient client, String namespace, String network) {
+        return from(network, objects(client, namespace, network), (name, message) -> {
             throw new IllegalArgumentException(name + ": " + message);
         });
     }

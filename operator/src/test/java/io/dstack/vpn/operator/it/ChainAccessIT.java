@@ -137,9 +137,7 @@ class ChainAccessIT {
 
     /** The resourceVersion of every peer-set object (index and shards), by name. */
     static String peerSetVersions() {
-        return new java.util.TreeMap<>(client.configMaps().inNamespace(NS).withLabel(io.dstack.vpn.api.VpnLabels.NETWORK, "chain")
-                .withLabel(io.dstack.vpn.api.VpnLabels.COMPONENT, io.dstack.vpn.api.VpnLabels.COMPONENT_PEERSET).list().getItems()
-                .stream().collect(java.util.stream.Collectors.toMap(cm -> cm.getMetadata().getName(), cm -> cm.getMetadata().getResourceVersion())))
+        return new java.util.TreeMap<>(StoredPeerSet.objects(client, NS, "chain").stream().collect(java.util.stream.Collectors.toMap(cm -> cm.getMetadata().getName(), cm -> cm.getMetadata().getResourceVersion())))
                 .toString();
     }
 

@@ -129,8 +129,7 @@ class OperatorIT {
     /** Every peer-set object of the network (index and shards), by name. */
     static Map<String, ConfigMap> peerSetObjects(String network) {
         Map<String, ConfigMap> m = new TreeMap<>();
-        client.configMaps().inNamespace(NS).withLabel(VpnLabels.NETWORK, network).withLabel(VpnLabels.COMPONENT, VpnLabels.COMPONENT_PEERSET)
-                .list().getItems().forEach(cm -> m.put(cm.getMetadata().getName(), cm));
+        StoredPeerSet.objects(client, NS, network).forEach(cm -> m.put(cm.getMetadata().getName(), cm));
         return m;
     }
 
