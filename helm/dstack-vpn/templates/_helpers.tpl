@@ -7,6 +7,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "dstack-vpn.operatorName" -}}{{ .Release.Name }}-operator{{- end }}
 {{- define "dstack-vpn.agentName" -}}{{ .Release.Name }}-agent{{- end }}
 {{- define "dstack-vpn.proxyName" -}}{{ .Release.Name }}-proxy{{- end }}
+{{- define "dstack-vpn.nodeApiName" -}}{{ .Release.Name }}-node-api{{- end }}
+{{- define "dstack-vpn.nodeApiKeySecret" -}}{{ .Values.nodeApi.keySecret | default (printf "%s-node-api-key" .Release.Name) }}{{- end }}
 {{/*
 An image reference: repository, then ":" and the component's tag, else imageTag, else the chart's appVersion;
 "@digest" instead when a digest is set. Call with (dict "image" .Values.<component>.image "root" $).

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "dstack-vpn", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "dstack-vpn 0.1.0",
         description = "Grant and revoke WireGuard network access with the access NFT, and inspect the cluster.",
         subcommands = {KeygenCommand.class, RegisterCommand.class, VerifyCommand.class, InfoCommand.class, ListCommand.class,
-                RevokeCommand.class, StatusCommand.class, ConfigCommand.class, PendingCommand.class},
+                RevokeCommand.class, StatusCommand.class, ConfigCommand.class, PendingCommand.class, NodeBundleCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:a check answered no (verify)", "2:invalid usage or input",
                 "3:configuration (signing key or its file's permissions, fee cap, chain id, not the owner, no RPC/contract, VpnNetwork disagrees)",

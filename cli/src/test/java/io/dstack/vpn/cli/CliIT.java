@@ -372,6 +372,58 @@ class CliIT {
         assertThat(read.code()).as(read.err()).isEqualTo(ExitCodes.NO);
     }
 
+    @Test
+    void nodeBundleWritesASecretFreeComposeBundleThenCreatesThePeerAndMints(@TempDir Path dir) throws Exception {
+        network("outside", List.of(anvil.rpcUrl()), contract, null);
+        WireGuardKey apiKey = WireGuardKey.generatePrivate();
+        Path bundle = dir.resolve("tee-9");
+        Run noProxy = run("node-bundle", "tee-9", "--vpn-network", "outside", "-n", NS, "--out", bundle.toString(),
+                "--node-api-key", apiKey.publicKey().toBase64(), "--node-api-url", "https://vpn.example.com", "--image", "agent@sha256:" + "a".repeat(64));
+        assertThat(noProxy.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(noProxy.err()).contains("has no proxy");
+
+        kube.resources(VpnNetwork.class).inNamespace(NS).withName("outside").edit(n -> {
+            n.getSpec().proxy = new io.dstack.vpn.api.v1alpha1.ProxySpec();
+            n.getSpec().proxy.enabled = true;
+            return n;
+        });
+        // The key from the chart's Secret: the CLI derives the public half and never prints the private one.
+        kube.resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata().withName("dstack-vpn-node-api-key").withNamespace(NS)
+                .endMetadata().addToStringData("current", apiKey.toBase64()).build()).serverSideApply();
+        String image = "ghcr.io/dstack-vpn/agent@sha256:" + "b".repeat(64);
+        Run written = run("node-bundle", "tee-9", "--vpn-network", "outside", "-n", NS, "--out", bundle.toString(),
+                "--node-api-url", "https://vpn.example.com", "--image", image, "-o", "json");
+        assertThat(written.code()).as(written.err()).isZero();
+        assertThat(written.json().get("nodeApiKey").asText()).isEqualTo(apiKey.publicKey().toBase64());
+        String env = Files.readString(bundle.resolve("node.env"));
+        assertThat(env).contains("AGENT_MODE=standalone").contains("NAMESPACE=" + NS).contains("NETWORK=outside").contains("NODE_ID=tee-9")
+                .contains("NODE_API_URL=https://vpn.example.com").contains("NODE_API_KEY=" + apiKey.publicKey().toBase64()).contains("TRANSPORT=TCP");
+        String compose = Files.readString(bundle.resolve("docker-compose.yaml"));
+        assertThat(compose).contains("image: " + image).contains("env_file: [node.env]").contains("NET_ADMIN").doesNotContain("DSTACK_VPN_IMAGE");
+        for (String f : List.of("node.env", "docker-compose.yaml", "README.txt")) {
+            assertThat(Files.readString(bundle.resolve(f))).as(f + " holds no secret").doesNotContain(apiKey.toBase64());
+        }
+        assertThat(written.out() + written.err()).doesNotContain(apiKey.toBase64());
+        assertThat(kube.resources(VpnPeer.class).inNamespace(NS).withName("outside-tee-9").get()).as("no key given: no VpnPeer yet").isNull();
+
+        Run hostile = run("node-bundle", "tee-9", "--vpn-network", "outside", "-n", NS, "--out", bundle.toString(),
+                "--node-api-url", "file:///etc/passwd", "--image", image);
+        assertThat(hostile.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run("node-bundle", "Tee_9", "--vpn-network", "outside", "-n", NS, "--out", bundle.toString()).code()).isEqualTo(ExitCodes.USAGE);
+
+        String nodeKey = key();
+        Run granted = run(Map.of("PRIVATE_KEY", Anvil.PRIVATE_KEY_0), "node-bundle", "tee-9", "--vpn-network", "outside", "-n", NS,
+                "--out", bundle.toString(), "--node-api-url", "https://vpn.example.com", "--image", image,
+                "--public-key", nodeKey, "--holder", Anvil.ACCOUNT_1, "-o", "json");
+        assertThat(granted.code()).as(granted.err()).isZero();
+        VpnPeer peer = kube.resources(VpnPeer.class).inNamespace(NS).withName("outside-tee-9").get();
+        assertThat(peer.getSpec().publicKey).isEqualTo(nodeKey);
+        assertThat(peer.getSpec().transport).isEqualTo(VpnPeerSpec.Transport.TCP);
+        assertThat(peer.getSpec().nodeName).isNull();
+        assertThat(run("verify", Anvil.ACCOUNT_1, "tee-9").code()).as("the NFT is minted to the holder").isEqualTo(ExitCodes.OK);
+        assertThat(granted.json().get("tokenId").asText()).isNotBlank();
+    }
+
     static void network(String name, List<String> rpcUrls, String contractAddress, Long chainId) {
         VpnNetwork net = new VpnNetwork();
         net.setMetadata(new ObjectMetaBuilder().withName(name).build());
