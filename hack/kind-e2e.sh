@@ -10,6 +10,8 @@
 #   install        helm install (worker 2 labelled transport TCP) and the VpnNetwork "mesh" (proxy on)
 #   register       the CLI mints a token per node's VpnPeer; every peer Active
 #   pings          every pair pings across the overlay; worker 2 provably over TCP through the proxies
+#   standalone     a node outside Kubernetes from `node-bundle`'s compose file (docker compose, UDP dropped): refused
+#                  while pending, joins over TCP once granted, revoked -> refused and dropped, granted again
 #   revocation     worker 1 revoked and granted again REVOCATIONS (10) times: block -> cut on every node, p50/p99
 #   footprint      each agent's container: cgroup memory, one java process (the node proxy in its JVM), start -> Ready
 #   operator-loss  the operator pod force-deleted and a revocation sent while none runs: no drop, no stale grant
@@ -38,6 +40,7 @@ source hack/kind/e2e/faults.sh
 source hack/kind/e2e/rbac.sh
 source hack/kind/e2e/lifecycle.sh
 source hack/kind/e2e/footprint.sh
+source hack/kind/e2e/standalone.sh
 
 export CLUSTER="${CLUSTER:-dstack-vpn-e2e}"
 TAG="${TAG:-dev}"
@@ -48,7 +51,7 @@ ANVIL_PORT="${ANVIL_PORT:-8545}"
 CHAIN_ID=31337
 TRANSPORT_LABEL="vpn.dstack.io/transport"
 UDP_BLOCK_CHAIN="DVPN-E2E-NO-UDP"
-ALL_PHASES="cluster chain install register pings revocation footprint operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
+ALL_PHASES="cluster chain install register pings standalone revocation footprint operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
 PHASES="${PHASES:-${ALL_PHASES}}"
 # anvil's well-known development accounts: public test keys, never use them anywhere else.
 OWNER="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -79,6 +82,7 @@ cleanup() {
   set +e
   [[ -n "${CLOCK_PID}" ]] && kill "${CLOCK_PID}" 2>/dev/null
   ((${#WATCH_PIDS[@]})) && watch_stop
+  standalone_stop
   ((rc != 0)) && [[ "${CREATED_CLUSTER}" == 1 || "${KEEP:-0}" == 1 ]] && dump_diagnostics
   if [[ "${KEEP:-0}" == 1 ]]; then
     declare -p GATEWAY RPC_URL CONTRACT NODES NODE_IP TOKENS ADDR KEY ANVIL_PID TCP_NODE >"${STATE}" 2>/dev/null
@@ -97,6 +101,7 @@ cleanup() {
   [[ -n "${REVOCATION_RESULT}" ]] && log "${REVOCATION_RESULT}"
   [[ -n "${UPGRADE_RESULT}" ]] && log "${UPGRADE_RESULT}"
   [[ -n "${FOOTPRINT_RESULT}" ]] && log "${FOOTPRINT_RESULT}"
+  [[ -n "${STANDALONE_RESULT}" ]] && log "${STANDALONE_RESULT}"
   if [[ ${rc} -eq 0 ]]; then log "PASS (${SECONDS} s)"; else log "FAIL (exit ${rc}, ${SECONDS} s)"; fi
   exit "${rc}"
 }
@@ -127,6 +132,7 @@ for phase in ${PHASES}; do
     install) phase_install ;;
     register) phase_register ;;
     pings) phase_pings ;;
+    standalone) phase_standalone ;;
     revocation) phase_revocation ;;
     footprint) phase_footprint ;;
     operator-loss) phase_operator_loss ;;

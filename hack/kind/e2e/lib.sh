@@ -173,6 +173,9 @@ dump_diagnostics() {
   for pod in $(kubectl get pods -A -l app.kubernetes.io/component=agent -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{" "}{end}' 2>/dev/null); do
     kubectl logs -n "${pod%/*}" "${pod#*/}" -c agent --tail=300 >"${WORK}/diag-agent-${pod#*/}.txt" 2>&1
   done
+  for pod in $(kubectl get pods -A -l app.kubernetes.io/component=node-api -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{" "}{end}' 2>/dev/null); do
+    kubectl logs -n "${pod%/*}" "${pod#*/}" --tail=300 >"${WORK}/diag-node-api-${pod#*/}.txt" 2>&1
+  done
   echo "--- VpnNetworks:"
   kubectl get vpnnetworks -A -o wide 2>&1 | head -n 10
 }

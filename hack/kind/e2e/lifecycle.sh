@@ -106,8 +106,9 @@ phase_uninstall() {
   no_pods() { [[ -z "$(kubectl get pods -n "${NS}" -o name)" ]]; }
   wait_for 120 "every pod of the release gone" no_pods
   # Documented leftovers (docs/install.md): the CRDs and the custom resources (with the ConfigMaps the VpnNetworks
-  # own: peer sets, chain checkpoints), the operator's leader Lease, Events, and what every namespace has.
-  allowed='^(vpnnetwork|vpnpeer)\.vpn\.dstack\.io/|^configmap/(kube-root-ca\.crt|'"${NETWORK}"'-(peerset|chain).*)$|^serviceaccount/default$|^event(\.events\.k8s\.io)?/|^lease\.coordination\.k8s\.io/dstack-vpn-operator$'
+  # own: peer sets, chain checkpoints), the operator's leader Lease, Events, what every namespace has, and the node
+  # API's key (kept on purpose: outside nodes' bundles pin its public half).
+  allowed='^(vpnnetwork|vpnpeer)\.vpn\.dstack\.io/|^configmap/(kube-root-ca\.crt|'"${NETWORK}"'-(peerset|chain).*)$|^serviceaccount/default$|^event(\.events\.k8s\.io)?/|^lease\.coordination\.k8s\.io/dstack-vpn-operator$|^secret/'"${RELEASE}"'-node-api-key$'
   leftovers() {
     local r name
     while read -r r; do

@@ -98,6 +98,7 @@ phase_install() {
   "${HELM}" upgrade --install "${RELEASE}" helm/dstack-vpn --namespace "${NS}" --create-namespace \
     --set "imageTag=${TAG}" --set "agent.network=${NETWORK}" --set "agent.transportLabel=${TRANSPORT_LABEL}" \
     --set proxy.enabled=true --set "proxy.forward=${NODE_IP[${NODES[1]}]}:51820" \
+    --set nodeApi.enabled=true --set nodeApi.service.type=NodePort \
     --set "operator.rpcAllowList={${GATEWAY}/32}" # anvil's private address: refused unless allowed (ADR 0010)
   apply_network
   kubectl rollout status -n "${NS}" "deployment/${RELEASE}-operator" --timeout=180s
