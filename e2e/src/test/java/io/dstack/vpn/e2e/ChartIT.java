@@ -51,7 +51,7 @@ class ChartIT {
     /** Everything optional switched on. */
     static final String[] ALL_ON = {"proxy.enabled=true", "proxy.forward=hub-1.example.net:51820", "proxy.service.type=LoadBalancer",
         "proxy.service.externalTrafficPolicy=Local", "proxy.networkPolicy.enabled=true", "metrics.serviceMonitor.enabled=true",
-        "metrics.dashboard.enabled=true", "agent.nodeIdLabel=vpn.dstack.io/node-id"};
+        "metrics.dashboard.enabled=true", "agent.nodeIdLabel=vpn.dstack.io/node-id", "nodeApi.enabled=true", "nodeApi.service.type=LoadBalancer"};
     static KubernetesClient client;
 
     @BeforeAll
@@ -425,7 +425,7 @@ class ChartIT {
             assertThat(e.getName()).isEqualTo("HTTP_BIND");
             assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.hostIP");
         });
-        for (String name : List.of("vpn-operator", "vpn-proxy")) {
+        for (String name : List.of("vpn-operator", "vpn-proxy", "vpn-node-api")) {
             var pod = find(items, Deployment.class, name).getSpec().getTemplate().getSpec();
             assertThat(pod.getSecurityContext().getSeccompProfile().getType()).as(name).isEqualTo("RuntimeDefault");
             assertThat(pod.getContainers().get(0).getSecurityContext().getReadOnlyRootFilesystem()).as(name).isTrue();
@@ -445,5 +445,78 @@ class ChartIT {
         assertThat(find(allowed, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class, "vpn-operator").getSpec().getIngress())
                 .singleElement().satisfies(r -> assertThat(r.getFrom()).singleElement()
                         .satisfies(peer -> assertThat(peer.getNamespaceSelector().getMatchLabels()).containsEntry("team", "monitoring")));
+    }
+    /**
+     * ADR 0015: the node API reads peer sets and its own key, and writes only the agent's part of the status of
+     * VpnPeers of nodes outside Kubernetes (no nodeName): not their spec, not their phase or other conditions, not
+     * an in-cluster node's VpnPeer, no other Secret.
+     */
+    @Test
+    void theNodeApiMayWriteOnlyTheAppliedStatusOfOutsidePeers() throws Exception {
+        String ns = "chart-node-api";
+        Manifests.createNamespace(client, ns);
+        List<HasMetadata> items = Manifests.load(client, run(helm().toString(), "template", "edge", CHART.toString(), "--namespace", ns,
+                "--set", "nodeApi.enabled=true"));
+        var pod = find(items, Deployment.class, "edge-node-api").getSpec().getTemplate().getSpec();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(pod.getContainers().get(0).getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
+        Manifests.applyDryRunThenForReal(client, ns, items);
+        String key = client.secrets().inNamespace(ns).withName("edge-node-api-key").get().getData().get("current");
+        assertThat(WireGuardKey.isValid(new String(java.util.Base64.getDecoder().decode(key)))).as("the chart made an X25519 key").isTrue();
+        client.resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata().withName("other").withNamespace(ns).endMetadata()
+                .addToStringData("x", "y").build()).create();
+        VpnPeer outside = client.resource(peer("mesh-tee-1", "mesh", "tee-1", null)).inNamespace(ns).create();
+        VpnPeer inCluster = client.resource(peer("mesh-worker-1", "mesh", "worker-1", "worker-1")).inNamespace(ns).create();
+        for (String name : List.of(outside.getMetadata().getName(), inCluster.getMetadata().getName())) {
+            patchStatus(client, ns, name, "dstack-vpn-operator", "{\"phase\":\"Active\",\"address\":\"10.9.0.2\"}");
+        }
+        try (KubernetesClient api = agentOn(ns, "edge-node-api", "ignored")) {
+            assertThat(api.secrets().inNamespace(ns).withName("edge-node-api-key").get()).isNotNull();
+            assertThatThrownBy(() -> api.secrets().inNamespace(ns).withName("other").get()).hasMessageContaining("forbidden");
+            assertThatThrownBy(() -> api.secrets().inNamespace(ns).list()).hasMessageContaining("forbidden");
+            assertThat(api.configMaps().inNamespace(ns).list().getItems()).isNotNull();
+            VpnPeer spec = peer("mesh-tee-2", "mesh", "tee-2", null);
+            assertThatThrownBy(() -> api.resource(spec).inNamespace(ns).create()).as("no VpnPeer specs").hasMessageContaining("forbidden");
+
+            String applied = "{\"applied\":{\"generation\":3,\"peersConfigured\":2},\"conditions\":[{\"type\":\"Applied\",\"status\":\"True\","
+                    + "\"reason\":\"Applied\",\"message\":\"ok\",\"lastTransitionTime\":\"2026-12-03T00:00:00Z\"}]}";
+            eventually(() -> patchStatus(api, ns, "mesh-worker-1", "dstack-vpn-agent", applied),
+                    "the node API may only write the status of a node outside Kubernetes");
+            eventually(() -> patchStatus(api, ns, "mesh-tee-1", "dstack-vpn-agent", "{\"phase\":\"Revoked\"}"),
+                    "may not change a VpnPeer's phase, address or token");
+            eventually(() -> patchStatus(api, ns, "mesh-tee-1", "dstack-vpn-agent",
+                    "{\"conditions\":[{\"type\":\"Admitted\",\"status\":\"True\",\"reason\":\"X\",\"message\":\"x\","
+                            + "\"lastTransitionTime\":\"2026-12-03T00:00:00Z\"}]}"), "may only set the Applied condition");
+            patchStatus(api, ns, "mesh-tee-1", "dstack-vpn-agent", applied);
+            VpnPeer written = client.resources(VpnPeer.class).inNamespace(ns).withName("mesh-tee-1").get();
+            assertThat(written.getStatus().applied.generation).isEqualTo(3L);
+            assertThat(written.getStatus().phase.toString()).isEqualTo("Active");
+        }
+    }
+
+    static void patchStatus(KubernetesClient as, String ns, String name, String manager, String statusJson) {
+        as.resources(VpnPeer.class).inNamespace(ns).withName(name).subresource("status").patch(
+                new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder().withPatchType(io.fabric8.kubernetes.client.dsl.base.PatchType.SERVER_SIDE_APPLY)
+                        .withFieldManager(manager).withForce(true).build(),
+                "{\"apiVersion\":\"vpn.dstack.io/v1alpha1\",\"kind\":\"VpnPeer\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\"" + ns
+                        + "\"},\"status\":" + statusJson + "}");
+    }
+
+    /** Admission policies take a moment to load: retry the write until it is denied with {@code message}. */
+    static void eventually(Runnable write, String message) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        String last = "allowed";
+        while (System.nanoTime() < deadline) {
+            try {
+                write.run();
+            } catch (KubernetesClientException e) {
+                if (e.getMessage().contains(message)) {
+                    return;
+                }
+                last = e.getMessage();
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("never denied with '" + message + "'; last: " + last);
     }
 }
