@@ -6,8 +6,10 @@ import static org.awaitility.Awaitility.await;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,6 +50,7 @@ class PostgresReplicationIT {
     static MeshFixture mesh;
     static PostgresServer primary;
     static PostgresServer replica;
+    static String replicaAddress;
 
     /** On a failure, the end of both servers' logs (replication commands, walsender and walreceiver ends, errors). */
     @RegisterExtension
@@ -115,7 +118,7 @@ class PostgresReplicationIT {
     @Order(1)
     void theReplicaStreamsFromThePrimaryOverTheOverlayOnly() throws Exception {
         String primaryAddress = mesh.address(PRIMARY);
-        String replicaAddress = mesh.address(REPLICA);
+        replicaAddress = mesh.address(REPLICA);
         primary = PostgresServer.in(pg, mesh.nodes.get(PRIMARY), primaryAddress);
         primary.initPrimary(CIDR);
         primary.start();
@@ -199,12 +202,20 @@ class PostgresReplicationIT {
         long back = millisSince(t0);
         await().atMost(WAIT).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> assertThat(replica.sql(CHECKSUM)).isEqualTo(expected));
         long caughtUp = millisSince(t0);
+        // The same overlay address as before the revoke (ADR 0003), so the replica's listen_addresses still holds.
+        assertThat(mesh.address(REPLICA)).isEqualTo(replicaAddress);
         await().atMost(WAIT).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
-                assertThat(walsenders()).isEqualTo(REPLICA + "|" + mesh.address(REPLICA) + "|streaming"));
+                assertThat(walsenders()).isEqualTo(REPLICA + "|" + replicaAddress + "|streaming"));
         long replicaRows = rows(replica);
         System.out.printf("[postgres] grant: replica's key back on the primary +%d ms, replica caught up (checksum of %d rows equal)"
                 + " +%d ms, rows lost %d%n", back, replicaRows, caughtUp, primaryRows - replicaRows);
         assertThat(replicaRows).isEqualTo(primaryRows);
+
+        // What the replica saw: its walreceiver ending, the retries while cut off, streaming again.
+        replica.log().lines().filter(l -> l.contains("walreceiver") || l.contains("streaming WAL") || l.contains("could not connect"))
+                .map(l -> l.replaceFirst("^\\S+ \\S+ \\S+ \\[\\d+\\] ", "")) // without log_line_prefix '%m [%p] '
+                .collect(Collectors.groupingBy(l -> l, LinkedHashMap::new, Collectors.counting()))
+                .forEach((l, n) -> System.out.printf("[postgres] replica's log (%dx): %s%n", n, l));
 
         // And it streams on: a write after the catch-up arrives too.
         insert(1, "after");
