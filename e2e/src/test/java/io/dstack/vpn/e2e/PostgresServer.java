@@ -42,6 +42,8 @@ final class PostgresServer implements AutoCloseable {
     private final SimulatedNode node;
     private final String overlayAddress;
     private final Path dir;
+    /** Stops the server and deletes its directory if the test never called close (Ctrl-C, say). */
+    private final Thread shutdownHook = new Thread(this::stopAndDelete, "postgres-server-cleanup");
     private Process postmaster;
 
     private PostgresServer(PostgresBinaries pg, SimulatedNode node, String overlayAddress, Path dir) {
@@ -55,6 +57,7 @@ final class PostgresServer implements AutoCloseable {
     static PostgresServer in(PostgresBinaries pg, SimulatedNode node, String overlayAddress) throws IOException {
         Path dir = Files.createTempDirectory("dvpg-" + node.name() + "-");
         PostgresServer server = new PostgresServer(pg, node, overlayAddress, dir);
+        Runtime.getRuntime().addShutdownHook(server.shutdownHook);
         server.ownedByPostgres(dir);
         Files.createDirectory(server.socketDir());
         server.ownedByPostgres(server.socketDir());
@@ -198,6 +201,15 @@ final class PostgresServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // The JVM is already shutting down: the hook runs (or ran) the same cleanup.
+        }
+        stopAndDelete();
+    }
+
+    private synchronized void stopAndDelete() {
         if (postmaster != null && postmaster.isAlive()) {
             List<ProcessHandle> children = postmaster.descendants().toList();
             try {
