@@ -41,6 +41,7 @@ final class BoundedHttpServer implements AutoCloseable {
     private static final int MAX_TARGET = 2048;
     private static final int MAX_HEADERS = 64;
     private static final int TURN_AWAY_DRAIN_MILLIS = 250;
+    private static final long ACCEPT_BACKOFF_MILLIS = 50;
 
     /**
      * @param requestTimeout from a request's first byte to its last (headers and body)
@@ -119,6 +120,7 @@ final class BoundedHttpServer implements AutoCloseable {
             } catch (IOException e) {
                 if (!closed) {
                     LOG.warn("accept failed: {}", e.getMessage());
+                    sleepQuietly(ACCEPT_BACKOFF_MILLIS); // out of file descriptors, say: do not spin
                 }
                 continue;
             }
@@ -338,6 +340,14 @@ final class BoundedHttpServer implements AutoCloseable {
             case 503 -> "Service Unavailable";
             default -> status >= 500 ? "Server Error" : "Error";
         };
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void closeQuietly(Socket s) {

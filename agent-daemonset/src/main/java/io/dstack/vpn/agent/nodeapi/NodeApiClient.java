@@ -143,10 +143,15 @@ public final class NodeApiClient {
         return "/v1/namespaces/" + namespace + "/networks/" + network;
     }
 
-    /** A MACed request; one retry with a fresh nonce after StaleNonce. Returns only 2xx answers whose MAC verifies. */
+    /**
+     * A MACed request; one retry with a fresh nonce after StaleNonce, and one after a transport error (a kept-alive
+     * connection the server had closed; both requests are idempotent). Returns only 2xx answers whose MAC verifies.
+     */
     private Answer exchange(String method, String apiPath, String query, byte[] body, Duration timeout, int maxBody)
             throws IOException, InterruptedException {
-        for (int attempt = 0;; attempt++) {
+        boolean staleRetried = false;
+        boolean transportRetried = false;
+        while (true) {
             byte[] nonce = takeNonce();
             byte[] mac = NodeAuth.requestMac(k, method, apiPath, query, NodeAuth.sha256(body), nonce, namespace, network, nodeId);
             HttpRequest request = HttpRequest.newBuilder(URI.create(base + apiPath + (query.isEmpty() ? "" : "?" + query)))
@@ -158,15 +163,28 @@ public final class NodeApiClient {
                     .header("Content-Type", "application/json")
                     .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body))
                     .build();
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            offerNonce(response.headers().firstValue(NodeApiServer.NEXT_NONCE_HEADER));
-            byte[] answer = readBounded(response.body(), maxBody);
+            HttpResponse<InputStream> response;
+            byte[] answer;
+            try {
+                response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                offerNonce(response.headers().firstValue(NodeApiServer.NEXT_NONCE_HEADER));
+                answer = readBounded(response.body(), maxBody);
+            } catch (TooLarge | java.net.http.HttpTimeoutException e) {
+                throw e; // not a dropped connection: retrying would only wait again
+            } catch (IOException e) {
+                if (transportRetried) {
+                    throw e;
+                }
+                transportRetried = true;
+                continue;
+            }
             Answer a = new Answer(response.statusCode(), answer, nonce, response.headers().firstValue(NodeApiServer.RESPONSE_MAC_HEADER));
             if (a.status() / 100 == 2) {
                 return verified(a, k);
             }
             NodeApiRefused refused = refusal(a);
-            if (Refusal.STALE_NONCE.equals(refused.reason()) && attempt == 0) {
+            if (Refusal.STALE_NONCE.equals(refused.reason()) && !staleRetried) {
+                staleRetried = true;
                 continue;
             }
             throw refused;
@@ -250,9 +268,16 @@ public final class NodeApiClient {
         try (in) {
             byte[] b = in.readNBytes(max + 1);
             if (b.length > max) {
-                throw new IOException("the node API's answer is larger than " + max + " bytes");
+                throw new TooLarge("the node API's answer is larger than " + max + " bytes");
             }
             return b;
+        }
+    }
+
+    /** An answer over the size cap: not a transport error, so not retried. */
+    private static final class TooLarge extends IOException {
+        TooLarge(String message) {
+            super(message);
         }
     }
 

@@ -42,6 +42,8 @@ record NodeApiConfig(NodeApiServer.Settings settings, WireGuardKey currentKey, W
                 .withMaxConnections(integer(env, "MAX_CONNECTIONS", BoundedHttpServer.Limits.DEFAULT.maxConnections(), 1, 1_000_000))
                 .withPollTimeout(Duration.ofSeconds(integer(env, "POLL_TIMEOUT_SECONDS", 30, 1, 30)))
                 .withRequestTimeout(Duration.ofSeconds(integer(env, "REQUEST_TIMEOUT_SECONDS", 10, 1, 300)));
+        int nonceRate = integer(env, "NONCE_RATE", (int) settings.nonceRatePerSecond(), 1, 1_000_000);
+        settings = settings.withNonceRate(nonceRate, Math.max(settings.nonceBurst(), 5 * nonceRate));
         WireGuardKey current = readKey(Path.of(required(env, "NODE_API_KEY_FILE")), "NODE_API_KEY_FILE", true);
         String previousFile = blankToNull(env.get("NODE_API_PREVIOUS_KEY_FILE"));
         WireGuardKey previous = previousFile == null ? null : readKey(Path.of(previousFile), "NODE_API_PREVIOUS_KEY_FILE", false);

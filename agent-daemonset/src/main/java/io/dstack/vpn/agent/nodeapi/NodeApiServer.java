@@ -68,12 +68,15 @@ public final class NodeApiServer implements AutoCloseable {
             if (maxConnections < 1) {
                 throw new IllegalArgumentException("maxConnections must be at least 1");
             }
+            if (!(nonceRatePerSecond > 0) || nonceBurst < 1) {
+                throw new IllegalArgumentException("the nonce rate and burst must be positive");
+            }
         }
 
         public static Settings defaults(String namespace, int port) {
             BoundedHttpServer.Limits d = BoundedHttpServer.Limits.DEFAULT;
             return new Settings(namespace, Set.of(), new InetSocketAddress(port), MAX_POLL, d.maxConnections(), d.requestTimeout(),
-                    d.idleTimeout(), d.writeTimeout(), 50, 200);
+                    d.idleTimeout(), d.writeTimeout(), 200, 1000);
         }
 
         public Settings withNetworks(Set<String> n) {
@@ -90,6 +93,10 @@ public final class NodeApiServer implements AutoCloseable {
 
         public Settings withMaxConnections(int m) {
             return new Settings(namespace, networks, bind, pollTimeout, m, requestTimeout, idleTimeout, writeTimeout, nonceRatePerSecond, nonceBurst);
+        }
+
+        public Settings withNonceRate(double perSecond, int burst) {
+            return new Settings(namespace, networks, bind, pollTimeout, maxConnections, requestTimeout, idleTimeout, writeTimeout, perSecond, burst);
         }
 
         public Settings withRequestTimeout(Duration r) {

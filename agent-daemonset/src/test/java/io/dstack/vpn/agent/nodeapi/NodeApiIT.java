@@ -312,6 +312,23 @@ class NodeApiIT {
         publish(base(), 2);
     }
 
+    @Test
+    void probesAndMetrics() throws Exception {
+        NodeApiConfig config = new NodeApiConfig(NodeApiServer.Settings.defaults(NS, 0), SERVER, null, "127.0.0.1", 0);
+        com.sun.net.httpserver.HttpServer health = NodeApiMain.health(config, server);
+        try {
+            int port = health.getAddress().getPort();
+            assertThat(raw(port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII)).status()).isEqualTo(200);
+            assertThat(raw(port, "GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII)).status()).isEqualTo(200);
+            refusal(() -> client(MESH, "tee-5", STRANGER).pollPeerSet(0));
+            Raw metrics = raw(port, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(metrics.body()).contains("dstack_vpn_node_api_refusals_total{reason=\"NotAMember\"}", "dstack_vpn_node_api_responses_total{code=\"403\"}",
+                    "dstack_vpn_node_api_polls ", "dstack_vpn_node_api_connections ");
+        } finally {
+            health.stop(0);
+        }
+    }
+
     // --- hostile HTTP ---------------------------------------------------------------------------------------------
 
     @Test

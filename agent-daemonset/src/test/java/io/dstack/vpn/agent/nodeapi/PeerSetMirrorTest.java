@@ -75,6 +75,19 @@ class PeerSetMirrorTest {
         assertThat(names(mirror.current().objectsNewerThan(2))).hasSize(2);
     }
 
+    /**
+     * The operator gives a new layout's shards the reshard's generation, but the rule does not rely on it: a node
+     * that knows a generation from before this layout gets every shard, whatever generations they carry.
+     */
+    @Test
+    void aNodeOfAnOlderLayoutGetsEveryShardWhateverTheirGenerations() {
+        objects.render(1, peers(8), 4); // shards named -of-4 at generation 1, remembered by the renderer
+        deliver(objects.render(1, peers(8), 2));
+        deliver(objects.render(2, peers(8), 4)); // their peers are unchanged: they keep generation 1
+        assertThat(mirror.current().shardObjects()).hasSize(4);
+        assertThat(names(mirror.current().objectsNewerThan(1))).hasSize(5);
+    }
+
     @Test
     void anIncompleteSetIsNotServedAndWakesNobody() {
         List<ConfigMap> one = objects.render(1, peers(8), 2);
