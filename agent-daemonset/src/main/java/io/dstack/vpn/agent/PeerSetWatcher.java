@@ -25,9 +25,10 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
  * object is ignored (the last readable version stays); a set whose index lists a shard that is missing or older
  * (the operator writes shards first, then the index; a reshard renames them all) is held back, and the last complete
  * one stays in force. Each complete set queues one run of {@code onNewest} on the apply thread, and only the run for
- * the newest goes ahead: a burst of updates collapses into one apply of the last.
+ * the newest goes ahead: a burst of updates collapses into one apply of the last. Public for the node API
+ * ({@code nodeapi}), which keeps one per served network and feeds it from its own informer.
  */
-final class PeerSetWatcher implements AutoCloseable {
+public final class PeerSetWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerSetWatcher.class);
 
     private final String indexName;
@@ -41,7 +42,7 @@ final class PeerSetWatcher implements AutoCloseable {
     private volatile StoredPeerSet latest;
     private SharedIndexInformer<ConfigMap> informer;
 
-    PeerSetWatcher(String network, Executor applyThread, Runnable onNewest) {
+    public PeerSetWatcher(String network, Executor applyThread, Runnable onNewest) {
         this.indexName = PeerSetCodec.configMapName(network);
         this.applyThread = applyThread;
         this.onNewest = onNewest;
@@ -70,11 +71,11 @@ final class PeerSetWatcher implements AutoCloseable {
     }
 
     /** The newest complete peer set; null until one has arrived. */
-    StoredPeerSet latest() {
+    public StoredPeerSet latest() {
         return latest;
     }
 
-    synchronized void received(ConfigMap cm) {
+    public synchronized void received(ConfigMap cm) {
         String name = cm.getMetadata().getName();
         try {
             if (name.equals(indexName)) {
@@ -102,7 +103,7 @@ final class PeerSetWatcher implements AutoCloseable {
      * A deleted shard is dropped (a reshard deletes the old layout's after writing the new index). A deleted index
      * changes nothing: the operator renders it again, and the last complete set stays in force meanwhile.
      */
-    synchronized void deleted(ConfigMap cm) {
+    public synchronized void deleted(ConfigMap cm) {
         shards.remove(cm.getMetadata().getName());
     }
 
