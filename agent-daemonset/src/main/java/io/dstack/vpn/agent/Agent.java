@@ -1,10 +1,12 @@
 package io.dstack.vpn.agent;
 
 import java.io.IOException;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +16,8 @@ import io.dstack.vpn.agent.device.UapiDevice;
 import io.dstack.vpn.agent.device.WgToolsDevice;
 import io.dstack.vpn.agent.device.WireGuardDevice;
 import io.dstack.vpn.agent.node.InterfaceSetup;
+import io.dstack.vpn.agent.nodeapi.NodeApiClient;
+import io.dstack.vpn.agent.nodeapi.NodeApiMain;
 import io.dstack.vpn.agent.node.KeyStore;
 import io.dstack.vpn.agent.node.KubernetesNode;
 import io.dstack.vpn.agent.node.WireGuardGoSupervisor;
@@ -29,8 +33,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
 /**
- * The node agent's main and wiring: holds the node's key, publishes its VpnPeer ({@link PeerPublisher}),
- * watches the network's peer set ({@link PeerSetWatcher}), applies it to WireGuard ({@link PeerSetApplier})
+ * The node agent's main and wiring: holds the node's key, announces it and learns the network's peer set through
+ * its {@link ControlPlane} (the API server in a cluster, the node API outside), keeps the newest complete set
+ * ({@link PeerSetWatcher}), applies it to WireGuard ({@link PeerSetApplier})
  * and checks the device for drift ({@link DriftMonitor}). All device work runs on one thread, the apply
  * thread, so no two applies overlap.
  */
@@ -38,10 +43,11 @@ public final class Agent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
-    private final KubernetesClient client;
+    /** The control plane for this node's key: made in {@link #start()}, after the key is loaded. */
+    private final Function<WireGuardKey, ControlPlane> controlPlaneFor;
     private final WireGuardDevice device;
-    private final PeerPublisher publisher;
-    private final StatusReporter status;
+    private ControlPlane controlPlane;
+    private StatusReporter status;
     /** How often a TCP node asks its proxy whether a tunnel dialled again (a cheap local request). */
     static final long RENEW_CHECK_SECONDS = 2;
     private final AgentMetrics metrics = new AgentMetrics();
@@ -61,22 +67,44 @@ public final class Agent implements AutoCloseable {
 
     /** @param nodeOwner ties the VpnPeer to this node's Node object (garbage collection); null outside Kubernetes */
     public Agent(AgentConfig config, KubernetesClient client, OwnerReference nodeOwner) {
+        this(config, key -> new KubernetesControlPlane(client, config, nodeOwner));
+    }
+
+    Agent(AgentConfig config, Function<WireGuardKey, ControlPlane> controlPlaneFor) {
         this.config = config;
-        this.client = client;
+        this.controlPlaneFor = controlPlaneFor;
         this.device = switch (config.backend()) {
             case "wgtools" -> new WgToolsDevice(config.iface(), config.commandPrefix());
             case AgentConfig.MEMORY_BACKEND -> new MemoryDevice();
             default -> new UapiDevice(new UapiClient(config.uapiSocket()));
         };
-        this.publisher = new PeerPublisher(client, config, nodeOwner);
-        this.status = new StatusReporter(client, config);
     }
 
+    /**
+     * One image, three entry points by {@code AGENT_MODE}: the DaemonSet's agent (default), a standalone node outside
+     * Kubernetes ({@code standalone}), and the node API that serves standalone nodes ({@code node-api}, ADR 0015).
+     */
     public static void main(String[] args) throws Exception {
-        KubernetesClient client = new KubernetesClientBuilder().build();
-        Optional<Node> node = KubernetesNode.read(client, System.getenv("NODE_NAME"));
-        AgentConfig config = AgentConfig.fromEnv(System.getenv(), label -> KubernetesNode.label(node, label));
-        Agent agent = new Agent(config, client, node.map(KubernetesNode::ownerReference).orElse(null));
+        if (args.length == 1 && args[0].equals("keygen")) {
+            // `docker run -v <key volume>:/var/lib/dstack-vpn <image> keygen`: make (or keep) the node's key before
+            // its first start, and print only its public half, for `dstack-vpn node-bundle --public-key`.
+            WireGuardKey key = new KeyStore(java.nio.file.Path.of(System.getenv().getOrDefault("KEY_DIR", "/var/lib/dstack-vpn"))).loadOrCreate();
+            System.out.println(key.publicKey().toBase64());
+            return;
+        }
+        String mode = System.getenv().getOrDefault("AGENT_MODE", "daemonset");
+        if (mode.equals("node-api")) {
+            NodeApiMain.main(args);
+            return;
+        }
+        Agent agent;
+        try {
+            agent = mode.equals(AgentConfig.MODE_STANDALONE) ? standalone(System.getenv()) : inCluster();
+        } catch (IllegalArgumentException e) {
+            LOG.error("bad configuration: {}", e.getMessage());
+            System.exit(2);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "agent-shutdown"));
         try {
             agent.start();
@@ -89,11 +117,28 @@ public final class Agent implements AutoCloseable {
         Thread.currentThread().join();
     }
 
+    private static Agent inCluster() {
+        KubernetesClient client = new KubernetesClientBuilder().build();
+        Optional<Node> node = KubernetesNode.read(client, System.getenv("NODE_NAME"));
+        AgentConfig config = AgentConfig.fromEnv(System.getenv(), label -> KubernetesNode.label(node, label));
+        return new Agent(config, client, node.map(KubernetesNode::ownerReference).orElse(null));
+    }
+
+    /** A node outside Kubernetes: no client, no service account; the node API authenticates its WireGuard key. */
+    public static Agent standalone(Map<String, String> env) {
+        AgentConfig config = AgentConfig.fromEnv(env);
+        AgentConfig.Standalone api = config.standalone();
+        return new Agent(config, key -> new NodeApiControlPlane(new NodeApiClient(api.url(), WireGuardKey.parse(api.serverKey()),
+                config.namespace(), config.network(), config.nodeId(), key), key.publicKey().toBase64()));
+    }
+
     public void start() throws IOException {
         WireGuardKey key = new KeyStore(config.keyDir()).loadOrCreate();
         String publicKey = key.publicKey().toBase64();
         LOG.info("node {} uses public key {} (private key in {})", config.nodeId(), publicKey, config.keyDir());
-        publisher.publish(publicKey);
+        controlPlane = controlPlaneFor.apply(key);
+        status = new StatusReporter(controlPlane.statusWriter(), config);
+        controlPlane.publish(publicKey);
         watcher = new PeerSetWatcher(config.network(), applyThread, () -> applier.applyLatest());
         // The memory backend (scale tests) has no interface: no ip commands either.
         InterfaceSetup interfaceSetup = config.memoryBackend() ? null : new InterfaceSetup(config.iface(), config.commandPrefix());
@@ -110,7 +155,7 @@ public final class Agent implements AutoCloseable {
         if (!publicKey.equals(device.state().publicKeyOfPrivate())) {
             device.configure(key, PeerSetApplier.DEFAULT_LISTEN_PORT);
         }
-        watcher.start(client, config);
+        controlPlane.watch(watcher);
         DriftMonitor drift = new DriftMonitor(device, applier, status, metrics, watcher::latest);
         applyThread.scheduleWithFixedDelay(drift, config.statsSeconds(), config.statsSeconds(), TimeUnit.SECONDS);
         // A TCP node's tunnels tell when a peer's proxy restarted; renew that session without waiting minutes.
@@ -143,8 +188,12 @@ public final class Agent implements AutoCloseable {
         if (http != null) {
             http.stop();
         }
-        status.close();
-        client.close();
+        if (status != null) {
+            status.close();
+        }
+        if (controlPlane != null) {
+            controlPlane.close();
+        }
         LOG.info("agent stopped; {} keeps its configuration", config.iface());
     }
 }

@@ -10,7 +10,20 @@ import java.util.Map;
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
         String backend, Path uapiSocket, String endpoint, String netns, String httpBind, int httpPort, int statsSeconds, boolean startWireGuardGo,
-        String transport, long statusSpreadMaxMillis, boolean nodeProxyInProcess) {
+        String transport, long statusSpreadMaxMillis, boolean nodeProxyInProcess, Standalone standalone) {
+
+    /**
+     * {@code AGENT_MODE=standalone}: a node outside Kubernetes (docker compose on a dstack CVM). It reads its peer set
+     * and writes its status through the node API (ADR 0015), authenticated by its WireGuard key; it has no Kubernetes
+     * credentials and publishes no VpnPeer (the CLI's {@code node-bundle} creates it).
+     *
+     * @param url       the node API's base URL
+     * @param serverKey the node API's X25519 public key (base64), pinned in the bundle: the node's only trust root
+     */
+    public record Standalone(java.net.URI url, String serverKey) {
+    }
+
+    public static final String MODE_STANDALONE = "standalone";
 
     /**
      * {@code WG_BACKEND=memory}: a fake device in memory (scale tests and benchmarks only): no interface, no
@@ -29,7 +42,12 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
     public static AgentConfig fromEnv(Map<String, String> env, java.util.function.Function<String, String> nodeLabel) {
         String namespace = required(env, "NAMESPACE");
         String network = required(env, "NETWORK");
-        String nodeName = env.getOrDefault("NODE_NAME", "");
+        String mode = env.getOrDefault("AGENT_MODE", "daemonset");
+        if (!mode.equals("daemonset") && !mode.equals(MODE_STANDALONE)) {
+            throw new IllegalArgumentException("AGENT_MODE must be daemonset or standalone (node-api is a separate entry point), not " + mode);
+        }
+        Standalone standalone = mode.equals(MODE_STANDALONE) ? standalone(env) : null;
+        String nodeName = standalone != null ? "" : env.getOrDefault("NODE_NAME", "");
         String iface = env.getOrDefault("WG_INTERFACE", "dvpn0");
         String labelled = env.containsKey("NODE_ID_LABEL") ? nodeLabel.apply(env.get("NODE_ID_LABEL")) : null;
         String nodeId = labelled != null ? labelled : env.getOrDefault("NODE_ID", nodeName);
@@ -44,7 +62,8 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
         // Transport: from a node label when TRANSPORT_LABEL names one the node carries (one DaemonSet, mixed
         // nodes), else TRANSPORT, else UDP.
         String labelledTransport = env.containsKey("TRANSPORT_LABEL") ? nodeLabel.apply(env.get("TRANSPORT_LABEL")) : null;
-        String transport = labelledTransport != null ? labelledTransport : env.getOrDefault("TRANSPORT", "UDP");
+        // A standalone node is usually a CVM that cannot take UDP from the others: TCP unless told otherwise.
+        String transport = labelledTransport != null ? labelledTransport : env.getOrDefault("TRANSPORT", standalone != null ? "TCP" : "UDP");
         if (!transport.equals("UDP") && !transport.equals("TCP")) {
             throw new IllegalArgumentException("TRANSPORT must be UDP or TCP (TCP: this node's UDP is blocked; it reaches the others through their proxy), not " + transport);
         }
@@ -81,7 +100,26 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 transport,
                 // The longest a new generation's status write waits (StatusPacing: 1 ms per peer up to this; 0: at once).
                 Long.parseLong(env.getOrDefault("STATUS_SPREAD_MAX_MS", "5000")),
-                nodeProxy.equals("in-process"));
+                nodeProxy.equals("in-process"),
+                standalone);
+    }
+
+    private static Standalone standalone(Map<String, String> env) {
+        String url = required(env, "NODE_API_URL");
+        java.net.URI uri;
+        try {
+            uri = java.net.URI.create(url.strip());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("NODE_API_URL is not a URL: " + e.getMessage());
+        }
+        if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme()) || uri.getHost() == null) {
+            throw new IllegalArgumentException("NODE_API_URL must be an http(s) URL with a host, like https://vpn.example.com, not " + url);
+        }
+        String key = required(env, "NODE_API_KEY").strip();
+        if (!io.dstack.vpn.api.wireguard.WireGuardKey.isValid(key)) {
+            throw new IllegalArgumentException("NODE_API_KEY must be the node API's public key (44 characters of base64, from dstack-vpn node-bundle)");
+        }
+        return new Standalone(uri, key);
     }
 
     private static String blankToNull(String s) {

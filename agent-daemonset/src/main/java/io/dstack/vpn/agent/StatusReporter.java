@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -13,18 +12,12 @@ import java.util.concurrent.TimeUnit;
 import io.dstack.vpn.agent.uapi.DeviceState;
 import io.dstack.vpn.agent.uapi.PeerState;
 import io.dstack.vpn.api.Conditions;
-import io.dstack.vpn.api.VpnLabels;
 import io.dstack.vpn.api.status.ConditionSet;
-import io.dstack.vpn.api.v1alpha1.VpnPeer;
 import io.dstack.vpn.api.v1alpha1.VpnPeerStatus;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
 /**
- * Writes this node's part of its VpnPeer status with server-side apply as the agent field manager:
+ * Writes this node's part of its VpnPeer status (through a {@link StatusWriter}):
  * {@code status.applied} and the condition {@code Applied}. When to write is {@link StatusPacing}'s call: a new
  * generation after a short random spread (so that a network's nodes do not all write at once), a failure or a
  * recovery at once, stats alone at most every {@code statsInterval}. A delayed report is replaced by a newer one.
@@ -38,7 +31,7 @@ final class StatusReporter implements AppliedStatus, AutoCloseable {
     private record Report(long generation, int peersConfigured, DeviceState device, String error) {
     }
 
-    private final KubernetesClient client;
+    private final StatusWriter target;
     private final AgentConfig config;
     private final Clock clock;
     private final StatusPacing pacing;
@@ -55,8 +48,8 @@ final class StatusReporter implements AppliedStatus, AutoCloseable {
     /** A report waiting for its spread to pass; a newer one replaces it. */
     private Report pending;
 
-    StatusReporter(KubernetesClient client, AgentConfig config) {
-        this.client = client;
+    StatusReporter(StatusWriter target, AgentConfig config) {
+        this.target = target;
         this.config = config;
         this.clock = Clock.systemUTC();
         this.pacing = new StatusPacing(config.statsSeconds() * 1000L, config.statusSpreadMaxMillis(),
@@ -102,12 +95,7 @@ final class StatusReporter implements AppliedStatus, AutoCloseable {
         long now = clock.millis();
         boolean ok = r.error() == null;
         VpnPeerStatus status = status(r.generation(), r.peersConfigured(), r.device(), r.error(), config.iface(), lastConditions, clock);
-        Map<String, Object> body = Map.of("apiVersion", HasMetadata.getApiVersion(VpnPeer.class), "kind", HasMetadata.getKind(VpnPeer.class),
-                "metadata", Map.of("name", config.peerName(), "namespace", config.namespace()), "status", status);
-        client.resources(VpnPeer.class).inNamespace(config.namespace()).withName(config.peerName()).subresource("status")
-                .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
-                        .withFieldManager(VpnLabels.FIELD_MANAGER_AGENT).withForce(true).build(),
-                        client.getKubernetesSerialization().asJson(body));
+        target.write(status);
         lastReportedGeneration = r.generation();
         lastReportMillis = now;
         lastConditions = status.conditions;

@@ -58,4 +58,29 @@ class AgentConfigTest {
         assertThatThrownBy(() -> AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1", "NODE_PROXY", "thread")))
                 .hasMessageContaining("NODE_PROXY must be in-process or process, not thread");
     }
+    @Test
+    void aStandaloneNodeNeedsTheNodeApiAndDefaultsToTcp() {
+        Map<String, String> env = Map.of("AGENT_MODE", "standalone", "NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "tee-1",
+                "NODE_NAME", "ignored", "NODE_API_URL", "https://vpn.example.com", "NODE_API_KEY", io.dstack.vpn.api.wireguard.WireGuardKey
+                        .generatePrivate().publicKey().toBase64());
+        AgentConfig c = AgentConfig.fromEnv(env);
+        assertThat(c.standalone().url().toString()).isEqualTo("https://vpn.example.com");
+        assertThat(c.transport()).as("CVMs cannot take UDP from each other").isEqualTo("TCP");
+        assertThat(c.nodeName()).as("no Kubernetes node").isNull();
+        assertThat(AgentConfig.fromEnv(Map.of("NAMESPACE", "vpn", "NETWORK", "mesh", "NODE_ID", "n-1")).standalone()).isNull();
+        java.util.function.Function<Map<String, String>, Map<String, String>> with = extra -> {
+            Map<String, String> m = new java.util.HashMap<>(env);
+            m.putAll(extra);
+            return m;
+        };
+        assertThatThrownBy(() -> AgentConfig.fromEnv(with.apply(Map.of("NODE_API_URL", "file:///etc/passwd"))))
+                .hasMessageContaining("NODE_API_URL must be an http(s) URL");
+        assertThatThrownBy(() -> AgentConfig.fromEnv(with.apply(Map.of("NODE_API_URL", "http://[::1"))))
+                .hasMessageContaining("NODE_API_URL is not a URL");
+        assertThatThrownBy(() -> AgentConfig.fromEnv(with.apply(Map.of("NODE_API_KEY", "not-a-key")))).hasMessageContaining("NODE_API_KEY must be");
+        assertThatThrownBy(() -> AgentConfig.fromEnv(with.apply(Map.of("AGENT_MODE", "node-api")))).hasMessageContaining("AGENT_MODE must be");
+        Map<String, String> noKey = new java.util.HashMap<>(env);
+        noKey.remove("NODE_API_KEY");
+        assertThatThrownBy(() -> AgentConfig.fromEnv(noKey)).hasMessageContaining("NODE_API_KEY is required");
+    }
 }

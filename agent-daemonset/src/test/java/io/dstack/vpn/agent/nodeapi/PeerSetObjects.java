@@ -28,10 +28,17 @@ final class PeerSetObjects {
     private final String network;
     private final Map<String, PeerSetShard> last = new HashMap<>();
     private List<String> lastShardNames = List.of();
+    private final Integer proxyPort;
 
     PeerSetObjects(String namespace, String network) {
+        this(namespace, network, 7000);
+    }
+
+    /** @param proxyPort the network's proxy port; null = no proxy (an agent under test then starts none) */
+    PeerSetObjects(String namespace, String network, Integer proxyPort) {
         this.namespace = namespace;
         this.network = network;
+        this.proxyPort = proxyPort;
     }
 
     static PeerSet.Peer peer(String nodeId, String publicKey, int host) {
@@ -42,7 +49,7 @@ final class PeerSetObjects {
     List<ConfigMap> render(long generation, List<PeerSet.Peer> peers, int of) {
         List<PeerSet.Peer> sorted = new ArrayList<>(peers);
         sorted.sort(Comparator.comparing(PeerSet.Peer::nodeId));
-        PeerSet set = new PeerSet(network, generation, "10.100.0.0/24", 51820, 1420, "Mesh", null, 7000, List.copyOf(sorted));
+        PeerSet set = new PeerSet(network, generation, "10.100.0.0/24", 51820, 1420, "Mesh", null, proxyPort, List.copyOf(sorted));
         List<List<PeerSet.Peer>> split = PeerSetShards.split(sorted, of);
         List<PeerSetIndex.ShardRef> refs = new ArrayList<>();
         List<ConfigMap> shardMaps = new ArrayList<>();
