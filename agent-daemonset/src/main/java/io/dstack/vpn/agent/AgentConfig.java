@@ -10,7 +10,7 @@ import java.util.Map;
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
         String backend, Path uapiSocket, String endpoint, String netns, String httpBind, int httpPort, int statsSeconds, boolean startWireGuardGo,
-        String transport, long statusSpreadMaxMillis, boolean nodeProxyInProcess) {
+        String transport, long statusSpreadMaxMillis, boolean nodeProxyInProcess, io.dstack.vpn.agent.dns.DnsConfig dns) {
 
     /**
      * {@code WG_BACKEND=memory}: a fake device in memory (scale tests and benchmarks only): no interface, no
@@ -81,7 +81,7 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 transport,
                 // The longest a new generation's status write waits (StatusPacing: 1 ms per peer up to this; 0: at once).
                 Long.parseLong(env.getOrDefault("STATUS_SPREAD_MAX_MS", "5000")),
-                nodeProxy.equals("in-process"));
+                nodeProxy.equals("in-process"), io.dstack.vpn.agent.dns.DnsConfig.fromEnv(env));
     }
 
     private static String blankToNull(String s) {
