@@ -37,6 +37,8 @@ class DnsConfigTest {
         assertThat(DnsConfig.fromEnv(with("DNS_BIND", "OFF")).enabled()).isFalse();
         assertThat(DnsConfig.fromEnv(with("DNS_BIND", "")).enabled()).isFalse();
         assertThat(DnsConfig.fromEnv(with("DNS_BIND", "10.0.0.5")).bind()).isEqualTo("10.0.0.5");
+        assertThat(DnsConfig.fromEnv(with("WG_BACKEND", "memory")).enabled()).as("scale tests' fake device: off unless asked").isFalse();
+        assertThat(DnsConfig.fromEnv(with("WG_BACKEND", "memory", "DNS_BIND", "127.0.0.1")).enabled()).isTrue();
     }
 
     @Test
