@@ -46,8 +46,23 @@ final class DnsServer implements AutoCloseable {
         this.metrics = metrics;
     }
 
-    /** Binds UDP, then TCP on the same port (port 0: the port the system chose for UDP), and starts serving. */
+    /**
+     * Binds UDP, then TCP on the same port, and starts serving. Port 0 (tests): a port the system chose for UDP that
+     * is free for TCP too (a few tries: the same number may be taken for TCP).
+     */
     static DnsServer start(InetSocketAddress bind, DnsResponder responder, DnsMetrics metrics) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return bindBoth(bind, responder, metrics);
+            } catch (java.net.BindException e) {
+                if (bind.getPort() != 0 || attempt == 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static DnsServer bindBoth(InetSocketAddress bind, DnsResponder responder, DnsMetrics metrics) throws IOException {
         DatagramChannel udp = DatagramChannel.open();
         ServerSocket tcp = null;
         try {

@@ -110,6 +110,8 @@ class DnsMessageTest {
                 Arguments.of("header only, qdcount 1", header(0x0100, 1), DnsMessage.FORMERR),
                 Arguments.of("pointer to itself (a loop)", concat(header(0x0100, 1), bytes(0xc0, 12), typeClass), DnsMessage.FORMERR),
                 Arguments.of("label then a pointer back to it", concat(header(0x0100, 1), bytes(1, 'a', 0xc0, 12), typeClass), DnsMessage.FORMERR),
+                Arguments.of("pointer with 192 bytes after it (no 192-byte label either)",
+                        concat(header(0x0100, 1), bytes(0xc0), Arrays.copyOfRange(label(192), 1, 193), bytes(0), typeClass), DnsMessage.FORMERR),
                 Arguments.of("pointer into the header", concat(header(0x0100, 1), bytes(0xc0, 0), typeClass), DnsMessage.FORMERR),
                 Arguments.of("pointer forward past the end", concat(header(0x0100, 1), bytes(0xff, 0xff), typeClass), DnsMessage.FORMERR),
                 Arguments.of("extended label type 0x40", concat(header(0x0100, 1), bytes(0x41, 'a', 0), typeClass), DnsMessage.FORMERR),
