@@ -10,6 +10,8 @@
 #   install        helm install (worker 2 labelled transport TCP) and the VpnNetwork "mesh" (proxy on)
 #   register       the CLI mints a token per node's VpnPeer; every peer Active
 #   pings          every pair pings across the overlay; worker 2 provably over TCP through the proxies
+#   dns            the chart's CoreDNS block in the Corefile: a pod resolves <node>.mesh.vpn.internal to each overlay
+#                  address; worker 1 revoked -> its name gone with its peer (timed), granted again; Corefile restored
 #   revocation     worker 1 revoked and granted again REVOCATIONS (10) times: block -> cut on every node, p50/p99
 #   footprint      each agent's container: cgroup memory, one java process (the node proxy in its JVM), start -> Ready
 #   operator-loss  the operator pod force-deleted and a revocation sent while none runs: no drop, no stale grant
@@ -34,6 +36,7 @@ source hack/env.sh
 source hack/kind/e2e/lib.sh
 source hack/kind/e2e/setup.sh
 source hack/kind/e2e/revocation.sh
+source hack/kind/e2e/dns.sh
 source hack/kind/e2e/faults.sh
 source hack/kind/e2e/rbac.sh
 source hack/kind/e2e/lifecycle.sh
@@ -48,7 +51,7 @@ ANVIL_PORT="${ANVIL_PORT:-8545}"
 CHAIN_ID=31337
 TRANSPORT_LABEL="vpn.dstack.io/transport"
 UDP_BLOCK_CHAIN="DVPN-E2E-NO-UDP"
-ALL_PHASES="cluster chain install register pings revocation footprint operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
+ALL_PHASES="cluster chain install register pings dns revocation footprint operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
 PHASES="${PHASES:-${ALL_PHASES}}"
 # anvil's well-known development accounts: public test keys, never use them anywhere else.
 OWNER="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -127,6 +130,7 @@ for phase in ${PHASES}; do
     install) phase_install ;;
     register) phase_register ;;
     pings) phase_pings ;;
+    dns) phase_dns ;;
     revocation) phase_revocation ;;
     footprint) phase_footprint ;;
     operator-loss) phase_operator_loss ;;

@@ -433,6 +433,7 @@ class ChartIT {
         assertThat(service.getSpec().getSelector()).isEqualTo(daemonSet.getSpec().getSelector().getMatchLabels());
         assertThat(service.getSpec().getPorts()).extracting(p -> p.getPort() + "/" + p.getProtocol() + "->" + p.getTargetPort().getStrVal())
                 .containsExactlyInAnyOrder("53/UDP->dns", "53/TCP->dns-tcp");
+        assertThat(service.getSpec().getInternalTrafficPolicy()).as("each node's CoreDNS asks its own agent").isEqualTo("Local");
         assertThat(service.getMetadata().getLabels()).as("not scraped as an agent metrics Service")
                 .containsEntry("app.kubernetes.io/component", "dns");
         ConfigMap block = find(items, ConfigMap.class, "names-coredns");
@@ -474,6 +475,7 @@ class ChartIT {
         assertThat(Manifests.templateFailing(NS, "agent.dns.port=0").output()).contains("port");
         assertThat(Manifests.templateFailing(NS, "agent.dns.allowFrom={everyone}").output()).contains("allowFrom");
         assertThat(Manifests.templateFailing(NS, "agent.dns.service.clusterIP=dns.example").output()).contains("clusterIP");
+        assertThat(Manifests.templateFailing(NS, "agent.dns.service.internalTrafficPolicy=Nearest").output()).contains("internalTrafficPolicy");
     }
 
     /** Issue 15 §5: every pod is locked down; the agent, on the host's network, listens on the node's address only. */
