@@ -5,7 +5,8 @@
 #   - wireguard-tools  `wg` (genkey/pubkey, and `wg show` when debugging);
 #   - iproute2         `ip netns`, veth pairs, the bridge;
 #   - nftables         `nft`, to block UDP inside a simulated node (tests the TCP path);
-#   - iputils-ping     `ping`, run inside the namespaces (not in a minimal Debian image).
+#   - iputils-ping     `ping`, run inside the namespaces (not in a minimal Debian image);
+#   - bind9-dnsutils   `dig`, the resolver DnsNamesIT asks the agents' DNS names with, inside the namespaces.
 # Debian packages, installed with --no-install-recommends: wireguard-tools recommends a kernel image.
 #
 # Idempotent: does nothing when every command is already on PATH (no apt call at all). Otherwise needs root
@@ -15,8 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib.sh
 
-PACKAGES=(wireguard-go wireguard-tools iproute2 nftables iputils-ping)
-COMMANDS=(wireguard-go wg ip nft ping unshare)
+PACKAGES=(wireguard-go wireguard-tools iproute2 nftables iputils-ping bind9-dnsutils)
+COMMANDS=(wireguard-go wg ip nft ping unshare dig)
 
 missing=()
 for c in "${COMMANDS[@]}"; do

@@ -10,6 +10,8 @@
 #   install        helm install (worker 2 labelled transport TCP) and the VpnNetwork "mesh" (proxy on)
 #   register       the CLI mints a token per node's VpnPeer; every peer Active
 #   pings          every pair pings across the overlay; worker 2 provably over TCP through the proxies
+#   dns            the chart's CoreDNS block in the Corefile: a pod resolves <node>.mesh.vpn.internal to each overlay
+#                  address; worker 1 revoked -> its name gone with its peer (timed), granted again; Corefile restored
 #   standalone     a node outside Kubernetes from `node-bundle`'s compose file (docker compose, UDP dropped): refused
 #                  while pending, joins over TCP once granted, revoked -> refused and dropped, granted again
 #   revocation     worker 1 revoked and granted again REVOCATIONS (10) times: block -> cut on every node, p50/p99
@@ -36,6 +38,7 @@ source hack/env.sh
 source hack/kind/e2e/lib.sh
 source hack/kind/e2e/setup.sh
 source hack/kind/e2e/revocation.sh
+source hack/kind/e2e/dns.sh
 source hack/kind/e2e/faults.sh
 source hack/kind/e2e/rbac.sh
 source hack/kind/e2e/lifecycle.sh
@@ -51,7 +54,7 @@ ANVIL_PORT="${ANVIL_PORT:-8545}"
 CHAIN_ID=31337
 TRANSPORT_LABEL="vpn.dstack.io/transport"
 UDP_BLOCK_CHAIN="DVPN-E2E-NO-UDP"
-ALL_PHASES="cluster chain install register pings standalone revocation footprint operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
+ALL_PHASES="cluster chain install register pings dns standalone revocation footprint operator-loss agent-restart rbac upgrade uninstall gitops node-delete"
 PHASES="${PHASES:-${ALL_PHASES}}"
 # anvil's well-known development accounts: public test keys, never use them anywhere else.
 OWNER="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -132,6 +135,7 @@ for phase in ${PHASES}; do
     install) phase_install ;;
     register) phase_register ;;
     pings) phase_pings ;;
+    dns) phase_dns ;;
     standalone) phase_standalone ;;
     revocation) phase_revocation ;;
     footprint) phase_footprint ;;

@@ -15,6 +15,7 @@ import io.dstack.vpn.agent.device.MemoryDevice;
 import io.dstack.vpn.agent.device.UapiDevice;
 import io.dstack.vpn.agent.device.WgToolsDevice;
 import io.dstack.vpn.agent.device.WireGuardDevice;
+import io.dstack.vpn.agent.dns.AgentDns;
 import io.dstack.vpn.agent.node.InterfaceSetup;
 import io.dstack.vpn.agent.nodeapi.NodeApiClient;
 import io.dstack.vpn.agent.nodeapi.NodeApiMain;
@@ -60,6 +61,7 @@ public final class Agent implements AutoCloseable {
     private PeerSetApplier applier;
     private AgentHttp http;
     private WireGuardGoSupervisor supervisor;
+    private AgentDns dns;
 
     public Agent(AgentConfig config, KubernetesClient client) {
         this(config, client, null);
@@ -147,6 +149,7 @@ public final class Agent implements AutoCloseable {
         applier = new PeerSetApplier(config, device, interfaceSetup, proxyRouting, new EndpointResolver(EndpointResolver.SYSTEM),
                 status, metrics, applyThread, watcher::latest, key);
         http = AgentHttp.start(config.httpBind(), config.httpPort(), metrics, () -> watcher.latest() != null);
+        dns = AgentDns.start(config.dns(), config.network(), config.commandPrefix(), watcher::latest, metrics::dns);
         if (config.startWireGuardGo()) {
             supervisor = new WireGuardGoSupervisor(config.iface(), config.uapiSocket(), config.commandPrefix(),
                     () -> applyThread.execute(applier::deviceReplaced));
@@ -187,6 +190,9 @@ public final class Agent implements AutoCloseable {
         }
         if (http != null) {
             http.stop();
+        }
+        if (dns != null) {
+            dns.close();
         }
         if (status != null) {
             status.close();

@@ -10,7 +10,8 @@ import java.util.Map;
  */
 public record AgentConfig(String namespace, String network, String nodeId, String nodeName, Path keyDir, String iface,
         String backend, Path uapiSocket, String endpoint, String netns, String httpBind, int httpPort, int statsSeconds, boolean startWireGuardGo,
-        String transport, long statusSpreadMaxMillis, boolean nodeProxyInProcess, Standalone standalone) {
+        String transport, long statusSpreadMaxMillis, boolean nodeProxyInProcess, Standalone standalone,
+        io.dstack.vpn.agent.dns.DnsConfig dns) {
 
     /**
      * {@code AGENT_MODE=standalone}: a node outside Kubernetes (docker compose on a dstack CVM). It reads its peer set
@@ -101,7 +102,8 @@ public record AgentConfig(String namespace, String network, String nodeId, Strin
                 // The longest a new generation's status write waits (StatusPacing: 1 ms per peer up to this; 0: at once).
                 Long.parseLong(env.getOrDefault("STATUS_SPREAD_MAX_MS", "5000")),
                 nodeProxy.equals("in-process"),
-                standalone);
+                standalone,
+                io.dstack.vpn.agent.dns.DnsConfig.fromEnv(env));
     }
 
     private static Standalone standalone(Map<String, String> env) {

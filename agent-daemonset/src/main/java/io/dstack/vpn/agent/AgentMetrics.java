@@ -2,6 +2,7 @@ package io.dstack.vpn.agent;
 
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.dstack.vpn.agent.dns.DnsMetrics;
 import io.dstack.vpn.proxy.ProxyMetrics;
 
 /** A few counters and gauges, exposed in Prometheus text form at /metrics. */
@@ -16,6 +17,8 @@ final class AgentMetrics {
     private final AtomicLong sessionsRenewed = new AtomicLong();
     /** The node proxy's own series, once it runs inside this JVM (ADR 0008). */
     private volatile ProxyMetrics proxy;
+    /** The DNS responder's series (ADR 0016). */
+    private volatile DnsMetrics dns;
 
     void proxy(ProxyMetrics metrics) {
         proxy = metrics;
@@ -27,6 +30,10 @@ final class AgentMetrics {
         applies.incrementAndGet();
         changes.addAndGet(changeCount);
         lastApplyNanos.set(nanos);
+    }
+
+    void dns(DnsMetrics metrics) {
+        dns = metrics;
     }
 
     void tunnels(int n) {
@@ -59,6 +66,7 @@ final class AgentMetrics {
                 + "# TYPE dstack_vpn_agent_proxy_tunnels gauge\ndstack_vpn_agent_proxy_tunnels " + tunnels.get() + "\n"
                 + "# TYPE dstack_vpn_agent_tunnel_sessions_renewed_total counter\ndstack_vpn_agent_tunnel_sessions_renewed_total "
                 + sessionsRenewed.get() + "\n"
-                + (proxy == null ? "" : proxy.prometheus());
+                + (proxy == null ? "" : proxy.prometheus())
+                + (dns == null ? "" : dns.prometheus());
     }
 }

@@ -409,6 +409,75 @@ class ChartIT {
                 "vpn-operator").getSpec().getEgress()).as("egress is opt-in").isNullOrEmpty();
     }
 
+    /**
+     * Issue 18, DNS names (ADR 0016): the agents listen on agent.dns.port, a ClusterIP Service maps port 53 onto it,
+     * and a ConfigMap holds the CoreDNS server block that forwards the zone there: with the Service's address once
+     * it exists (lookup, checked with a server-side dry run against the real API server), else a placeholder.
+     */
+    @Test
+    void dnsNamesGetAServiceAndACoreDnsServerBlock() throws Exception {
+        String ns = "chart-dns";
+        Manifests.createNamespace(client, ns);
+        List<String> release = List.of(helm().toString(), "template", "names", CHART.toString(), "--namespace", ns);
+        List<HasMetadata> items = Manifests.load(client, run(release.toArray(String[]::new)));
+        var daemonSet = find(items, io.fabric8.kubernetes.api.model.apps.DaemonSet.class, "names-agent");
+        Container agent = daemonSet.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(agent.getPorts()).extracting(p -> p.getName() + "/" + p.getContainerPort() + "/" + p.getProtocol())
+                .contains("dns/1053/UDP", "dns-tcp/1053/TCP");
+        Map<String, String> env = new java.util.HashMap<>();
+        agent.getEnv().stream().filter(e -> e.getValue() != null).forEach(e -> env.put(e.getName(), e.getValue()));
+        assertThat(env).containsEntry("DNS_BIND", "0.0.0.0").containsEntry("DNS_PORT", "1053").containsEntry("DNS_DOMAIN", "vpn.internal")
+                .containsEntry("DNS_TTL_SECONDS", "5").doesNotContainKey("DNS_ALLOW_FROM");
+
+        Service service = find(items, Service.class, "names-dns");
+        assertThat(service.getSpec().getSelector()).isEqualTo(daemonSet.getSpec().getSelector().getMatchLabels());
+        assertThat(service.getSpec().getPorts()).extracting(p -> p.getPort() + "/" + p.getProtocol() + "->" + p.getTargetPort().getStrVal())
+                .containsExactlyInAnyOrder("53/UDP->dns", "53/TCP->dns-tcp");
+        assertThat(service.getSpec().getInternalTrafficPolicy()).as("each node's CoreDNS asks its own agent").isEqualTo("Local");
+        assertThat(service.getMetadata().getLabels()).as("not scraped as an agent metrics Service")
+                .containsEntry("app.kubernetes.io/component", "dns");
+        ConfigMap block = find(items, ConfigMap.class, "names-coredns");
+        assertThat(block.getData()).containsEntry("zone", "mesh.vpn.internal").containsEntry("service", "names-dns.chart-dns.svc");
+        assertThat(block.getData().get("server-block")).as("first install: no Service to look up yet")
+                .isEqualTo("mesh.vpn.internal:53 {\n    errors\n    forward . DNS_SERVICE_IP\n}\n");
+
+        // The Service exists (as after the first install): the block names its address.
+        Manifests.applyDryRunThenForReal(client, ns, items.stream().filter(i -> i instanceof Service || i instanceof ConfigMap).toList());
+        String clusterIp = client.services().inNamespace(ns).withName("names-dns").get().getSpec().getClusterIP();
+        assertThat(clusterIp).isNotBlank();
+        List<String> upgrade = new ArrayList<>(release);
+        upgrade.addAll(List.of("--dry-run=server", "--kubeconfig", RealApiServer.get().kubeconfig().toString()));
+        assertThat(find(Manifests.load(client, run(upgrade.toArray(String[]::new))), ConfigMap.class, "names-coredns").getData().get("server-block"))
+                .contains("forward . " + clusterIp + "\n");
+
+        // A fixed address wins, and other values reach the agents.
+        List<HasMetadata> fixed = Manifests.load(client, Manifests.template(NS, "agent.dns.service.clusterIP=10.0.0.53",
+                "agent.dns.domain=Corp.Example", "agent.dns.port=5300", "agent.dns.allowFrom={198.51.100.0/24,2001:db8::/32}"));
+        assertThat(find(fixed, Service.class, "vpn-dns").getSpec().getClusterIP()).isEqualTo("10.0.0.53");
+        assertThat(find(fixed, ConfigMap.class, "vpn-coredns").getData().get("server-block"))
+                .isEqualTo("mesh.corp.example:53 {\n    errors\n    forward . 10.0.0.53\n}\n");
+        assertThat(find(fixed, io.fabric8.kubernetes.api.model.apps.DaemonSet.class, "vpn-agent").getSpec().getTemplate().getSpec()
+                .getContainers().get(0).getEnv()).extracting(e -> e.getName() + "=" + e.getValue())
+                .contains("DNS_PORT=5300", "DNS_DOMAIN=Corp.Example", "DNS_ALLOW_FROM=198.51.100.0/24,2001:db8::/32");
+
+        // Off: no Service, no block, no ports, and the agents are told.
+        List<HasMetadata> off = Manifests.load(client, Manifests.template(NS, "agent.dns.enabled=false"));
+        assertThat(Manifests.names(off)).doesNotContain("Service/vpn-dns", "ConfigMap/vpn-coredns");
+        Container offAgent = find(off, io.fabric8.kubernetes.api.model.apps.DaemonSet.class, "vpn-agent").getSpec().getTemplate().getSpec()
+                .getContainers().get(0);
+        assertThat(offAgent.getPorts()).extracting(p -> p.getName()).containsExactly("metrics");
+        assertThat(offAgent.getEnv()).extracting(e -> e.getName() + "=" + e.getValue()).contains("DNS_BIND=off");
+        assertThat(Manifests.names(Manifests.load(client, Manifests.template(NS, "agent.dns.coredns.enabled=false"))))
+                .contains("Service/vpn-dns").doesNotContain("ConfigMap/vpn-coredns");
+
+        assertThat(Manifests.templateFailing(NS, "agent.dns.domain=vpn_internal").output()).contains("domain");
+        assertThat(Manifests.templateFailing(NS, "agent.dns.domain=vpn..internal").output()).contains("domain");
+        assertThat(Manifests.templateFailing(NS, "agent.dns.port=0").output()).contains("port");
+        assertThat(Manifests.templateFailing(NS, "agent.dns.allowFrom={everyone}").output()).contains("allowFrom");
+        assertThat(Manifests.templateFailing(NS, "agent.dns.service.clusterIP=dns.example").output()).contains("clusterIP");
+        assertThat(Manifests.templateFailing(NS, "agent.dns.service.internalTrafficPolicy=Nearest").output()).contains("internalTrafficPolicy");
+    }
+
     /** Issue 15 §5: every pod is locked down; the agent, on the host's network, listens on the node's address only. */
     @Test
     void podsAreLockedDownAndMetricsAreNotOpenToAll() throws Exception {
