@@ -191,10 +191,10 @@ public final class NodeApiClient {
         }
     }
 
-    /** The answer, if its response MAC is HMAC(K, request nonce, SHA-256(body)); else an IOException. */
+    /** The answer, if its response MAC is HMAC(K, status, request nonce, SHA-256(body)); else an IOException. */
     static Answer verified(Answer a, byte[] k) throws IOException {
         byte[] mac = a.mac().map(m -> RequestAuthenticator.decode(m, NodeAuth.MAC_LENGTH)).orElse(null);
-        if (!NodeAuth.macEquals(NodeAuth.responseMac(k, a.requestNonce(), NodeAuth.sha256(a.body())), mac)) {
+        if (!NodeAuth.macEquals(NodeAuth.responseMac(k, a.status(), a.requestNonce(), NodeAuth.sha256(a.body())), mac)) {
             throw new IOException("the node API's answer (HTTP " + a.status() + ") has " + (mac == null ? "no valid" : "a wrong")
                     + " response MAC: not from the node API this bundle pins, or altered on the way; ignored");
         }

@@ -361,7 +361,7 @@ public final class NodeApiServer implements AutoCloseable {
             }
             if (proven != null) {
                 headers.put(RESPONSE_MAC_HEADER, Base64.getEncoder().encodeToString(
-                        NodeAuth.responseMac(proven.k(), proven.nonce(), NodeAuth.sha256(body))));
+                        NodeAuth.responseMac(proven.k(), status, proven.nonce(), NodeAuth.sha256(body))));
             }
             metrics.responded(status);
             return new Response(status, headers, body);

@@ -96,9 +96,12 @@ public final class NodeAuth {
                 field(bodySha256), field(nonce), field(utf8(namespace)), field(utf8(network)), field(utf8(nodeId))));
     }
 
-    /** HMAC-SHA256(K, field(label) ‖ field(request nonce) ‖ field(SHA-256(response body))). */
-    public static byte[] responseMac(byte[] k, byte[] requestNonce, byte[] bodySha256) {
-        return hmac(k, concat(field(ascii(RESPONSE_LABEL)), field(requestNonce), field(bodySha256)));
+    /**
+     * HMAC-SHA256(K, field(label) ‖ field(status as ASCII digits) ‖ field(request nonce) ‖ field(SHA-256(response body))).
+     * The status is covered so that an authenticated refusal cannot be passed off as a success with the same body.
+     */
+    public static byte[] responseMac(byte[] k, int status, byte[] requestNonce, byte[] bodySha256) {
+        return hmac(k, concat(field(ascii(RESPONSE_LABEL)), field(ascii(Integer.toString(status))), field(requestNonce), field(bodySha256)));
     }
 
     /** Constant-time comparison of two MACs. */

@@ -93,13 +93,13 @@ class NodeApiClientTest {
         ex.close();
     }
 
-    static String mac(byte[] nonce, byte[] body) {
-        return Base64.getEncoder().encodeToString(NodeAuth.responseMac(K, nonce, NodeAuth.sha256(body)));
+    static String mac(int status, byte[] nonce, byte[] body) {
+        return Base64.getEncoder().encodeToString(NodeAuth.responseMac(K, status, nonce, NodeAuth.sha256(body)));
     }
 
     @Test
     void aGenuineAnswerIsUsedAndTheRequestIsSignedAsTheAdrSays() throws Exception {
-        script = nonce -> new Reply(200, BODY, mac(nonce, BODY));
+        script = nonce -> new Reply(200, BODY, mac(200, nonce, BODY));
         PeerSetUpdate u = client.pollPeerSet(4).orElseThrow();
         assertThat(u.generation()).isEqualTo(5);
         assertThat(u.objects()).singleElement().satisfies(cm -> assertThat(cm.getMetadata().getName()).isEqualTo("mesh-peerset"));
@@ -117,9 +117,13 @@ class NodeApiClientTest {
         script = nonce -> new Reply(200, BODY, null);
         assertThatThrownBy(() -> client.pollPeerSet(0)).hasMessageContaining("response MAC");
         byte[] oldNonce = Base64.getDecoder().decode(nonce());
-        script = nonce -> new Reply(200, BODY, mac(oldNonce, BODY)); // a genuine answer to an earlier request
+        script = nonce -> new Reply(200, BODY, mac(200, oldNonce, BODY)); // a genuine answer to an earlier request
         assertThatThrownBy(() -> client.pollPeerSet(0)).hasMessageContaining("response MAC");
-        script = nonce -> new Reply(204, new byte[0], mac(oldNonce, new byte[0])); // "nothing new", replayed
+        script = nonce -> new Reply(204, new byte[0], mac(204, oldNonce, new byte[0])); // "nothing new", replayed
+        assertThatThrownBy(() -> client.pollPeerSet(0)).hasMessageContaining("response MAC");
+        // An authenticated refusal passed off as a success: same body, same MAC, another status.
+        byte[] refusal = "{\"reason\":\"NotOutsideNode\",\"message\":\"no\"}".getBytes(StandardCharsets.UTF_8);
+        script = nonce -> new Reply(200, refusal, mac(403, nonce, refusal));
         assertThatThrownBy(() -> client.pollPeerSet(0)).hasMessageContaining("response MAC");
     }
 
@@ -127,7 +131,7 @@ class NodeApiClientTest {
     void aStaleNonceIsRetriedOnceWithAFreshOne() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         byte[] stale = "{\"reason\":\"StaleNonce\",\"message\":\"fetch a new one\"}".getBytes(StandardCharsets.UTF_8);
-        script = nonce -> calls.incrementAndGet() == 1 ? new Reply(403, stale, null) : new Reply(204, new byte[0], mac(nonce, new byte[0]));
+        script = nonce -> calls.incrementAndGet() == 1 ? new Reply(403, stale, null) : new Reply(204, new byte[0], mac(204, nonce, new byte[0]));
         assertThat(client.pollPeerSet(5)).isEmpty();
         assertThat(calls).hasValue(2);
         script = nonce -> new Reply(403, stale, null);

@@ -109,7 +109,7 @@ class NodeAuthTest {
     static final byte[] NONCE = HEX.parseHex("00000190000000000102030405060708090a0b0c0d0e0f10" + "1112131415161718191a1b1c1d1e1f20");
     static final byte[] BODY = "{\"applied\":{\"generation\":7}}".getBytes(StandardCharsets.UTF_8);
     static final String REQUEST_MAC_HEX = "0d675544013a29c4b579d2be6f353c66da5fb1f64ccdf46829e63be8c84f5089";
-    static final String RESPONSE_MAC_HEX = "26b27793008d253cb1fa568a36c444610be1d47024e5f52f276831a9f86bdce4";
+    static final String RESPONSE_MAC_HEX = "ec30d158ac9a3dd90ea7cd27c5b1c96e06f70b37e8df514c2ad958f21ae44c45";
 
     @Test
     void bothSidesDeriveTheSameKeyAndItMatchesTheFixedVector() {
@@ -128,7 +128,7 @@ class NodeAuthTest {
         byte[] k = HEX.parseHex(K_HEX);
         assertThat(HEX.formatHex(NodeAuth.requestMac(k, "PUT", "/v1/namespaces/vpn/networks/mesh/peers/tee-1/status", "",
                 NodeAuth.sha256(BODY), NONCE, NS, NET, "tee-1"))).isEqualTo(REQUEST_MAC_HEX);
-        assertThat(HEX.formatHex(NodeAuth.responseMac(k, NONCE, NodeAuth.sha256(BODY)))).isEqualTo(RESPONSE_MAC_HEX);
+        assertThat(HEX.formatHex(NodeAuth.responseMac(k, 204, NONCE, NodeAuth.sha256(BODY)))).isEqualTo(RESPONSE_MAC_HEX);
     }
 
     /** The ADR's byte layout, written out here without NodeAuth's helpers: K, then both MACs. */
@@ -142,7 +142,7 @@ class NodeAuthTest {
         byte[] request = lengthPrefixed(utf8("dstack-vpn node-api v1 request"), utf8("PUT"),
                 utf8("/v1/namespaces/vpn/networks/mesh/peers/tee-1/status"), utf8(""), sha256(BODY), NONCE, utf8(NS), utf8(NET), utf8("tee-1"));
         assertThat(HEX.formatHex(hmac(okm, request))).isEqualTo(REQUEST_MAC_HEX);
-        byte[] response = lengthPrefixed(utf8("dstack-vpn node-api v1 response"), NONCE, sha256(BODY));
+        byte[] response = lengthPrefixed(utf8("dstack-vpn node-api v1 response"), utf8("204"), NONCE, sha256(BODY));
         assertThat(HEX.formatHex(hmac(okm, response))).isEqualTo(RESPONSE_MAC_HEX);
     }
 
@@ -358,7 +358,7 @@ class NodeAuthTest {
     void aForgedResponseMacIsRefused() throws IOException {
         byte[] k = HEX.parseHex(K_HEX);
         byte[] body = "{\"generation\":4,\"objects\":[]}".getBytes(StandardCharsets.UTF_8);
-        String mac = Base64.getEncoder().encodeToString(NodeAuth.responseMac(k, NONCE, NodeAuth.sha256(body)));
+        String mac = Base64.getEncoder().encodeToString(NodeAuth.responseMac(k, 200, NONCE, NodeAuth.sha256(body)));
         assertThat(NodeApiClient.verified(new NodeApiClient.Answer(200, body, NONCE, Optional.of(mac)), k).body()).isEqualTo(body);
 
         byte[] other = "{\"generation\":9,\"objects\":[]}".getBytes(StandardCharsets.UTF_8);
@@ -372,9 +372,11 @@ class NodeAuthTest {
                 .as("no MAC").isInstanceOf(IOException.class);
         byte[] wrongK = k.clone();
         wrongK[0] ^= 1;
-        String forged = Base64.getEncoder().encodeToString(NodeAuth.responseMac(wrongK, NONCE, NodeAuth.sha256(other)));
+        String forged = Base64.getEncoder().encodeToString(NodeAuth.responseMac(wrongK, 200, NONCE, NodeAuth.sha256(other)));
         assertThatThrownBy(() -> NodeApiClient.verified(new NodeApiClient.Answer(200, other, NONCE, Optional.of(forged)), k))
                 .as("a MAC under another key").isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> NodeApiClient.verified(new NodeApiClient.Answer(204, body, NONCE, Optional.of(mac)), k))
+                .as("another status").isInstanceOf(IOException.class);
     }
 
     // --- helpers ---------------------------------------------------------------------------------------------
