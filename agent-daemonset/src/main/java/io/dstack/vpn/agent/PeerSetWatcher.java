@@ -75,28 +75,34 @@ public final class PeerSetWatcher implements AutoCloseable {
         return latest;
     }
 
-    public synchronized void received(ConfigMap cm) {
+    /**
+     * Takes one object as it arrives. Returns whether it was read and kept (the node API keeps the stored object
+     * beside it only then): false for an unreadable object, whose last readable version stays, and for an object
+     * that is neither this network's index nor one of its shards.
+     */
+    public synchronized boolean received(ConfigMap cm) {
         String name = cm.getMetadata().getName();
         try {
             if (name.equals(indexName)) {
                 Optional<StoredPeerSet> read = StoredPeerSet.decodeIndexObject(cm);
                 if (read.isEmpty()) {
-                    return;
+                    return false;
                 }
                 head = read.get();
             } else if (name.startsWith(indexName + "-")) {
                 shards.put(name, StoredPeerSet.decodeShard(cm));
                 if (!listed(name)) {
-                    return; // kept for the index that will list it (a reshard), but the set in force is unchanged
+                    return true; // kept for the index that will list it (a reshard), but the set in force is unchanged
                 }
             } else {
-                return;
+                return false;
             }
         } catch (IllegalArgumentException e) {
             LOG.warn("ignoring an unreadable {} (keeping its last readable version): {}", name, e.getMessage());
-            return;
+            return false;
         }
         offerNewest();
+        return true;
     }
 
     /**

@@ -36,8 +36,16 @@ final class PeerSetMirror {
     }
 
     synchronized void received(ConfigMap cm) {
-        objects.put(cm.getMetadata().getName(), trimmed(cm));
-        watcher.received(cm); // runs publish() when this completes a newer set
+        String name = cm.getMetadata().getName();
+        ConfigMap before = objects.put(name, trimmed(cm)); // in place before the watcher may publish() with it
+        if (!watcher.received(cm)) {
+            // Unreadable (or not ours): the watcher keeps the last readable version, and so do we.
+            if (before == null) {
+                objects.remove(name);
+            } else {
+                objects.put(name, before);
+            }
+        }
     }
 
     /** As the agent does: a deleted shard is dropped, a deleted index changes nothing (the operator renders it again). */

@@ -104,6 +104,25 @@ class PeerSetMirrorTest {
     }
 
     @Test
+    void anUnreadableObjectIsNeverServedItsLastReadableVersionIs() {
+        List<ConfigMap> good = objects.render(1, peers(8), 2);
+        deliver(good);
+        // A shard turns unreadable; then another shard changes, so a new set is published without it being rewritten.
+        String brokenName = PeerSetShards.shardName(NET, 1 - PeerSetShards.shardOf("node-9", 2), 2);
+        ConfigMap broken = PeerSetMirror.trimmed(good.stream().filter(cm -> cm.getMetadata().getName().equals(brokenName)).findFirst().orElseThrow());
+        broken.setData(java.util.Map.of(io.dstack.vpn.api.peerset.PeerSetCodec.PEERS_KEY, "{not json"));
+        mirror.received(broken);
+        List<PeerSet.Peer> changed = peers(8);
+        changed.add(PeerSetObjects.peer("node-9", KEY_A, 9));
+        List<ConfigMap> next = objects.render(2, changed, 2);
+        deliver(next.stream().filter(cm -> !cm.getMetadata().getName().equals(brokenName)).toList());
+        assertThat(mirror.current().generation()).isEqualTo(2);
+        for (ConfigMap served : mirror.current().objectsNewerThan(0)) {
+            assertThat(served.getData().values()).as(served.getMetadata().getName()).noneMatch(v -> v.startsWith("{not json"));
+        }
+    }
+
+    @Test
     void membershipIsTheNodeIdWithItsKeyInTheNewestSet() {
         deliver(objects.render(1, peers(8), 4));
         assertThat(mirror.current().publicKeyOf("node-2")).contains(KEY_A);
