@@ -203,7 +203,9 @@ class NodeBundleCommand implements Callable<Integer> {
                 + "NODE_ID=" + nodeId + "\n"
                 + "NODE_API_URL=" + url + "\n"
                 + "NODE_API_KEY=" + serverKey + "\n"
-                + "TRANSPORT=TCP\n";
+                + "TRANSPORT=TCP\n"
+                // The host's network is the node's: keep /metrics and the probes off its public interface.
+                + "HTTP_BIND=127.0.0.1\n";
     }
 
     private String nodeEnv(String ns, String network, String url, String serverKey) {

@@ -397,7 +397,8 @@ class CliIT {
         assertThat(written.json().get("nodeApiKey").asText()).isEqualTo(apiKey.publicKey().toBase64());
         String env = Files.readString(bundle.resolve("node.env"));
         assertThat(env).contains("AGENT_MODE=standalone").contains("NAMESPACE=" + NS).contains("NETWORK=outside").contains("NODE_ID=tee-9")
-                .contains("NODE_API_URL=https://vpn.example.com").contains("NODE_API_KEY=" + apiKey.publicKey().toBase64()).contains("TRANSPORT=TCP");
+                .contains("NODE_API_URL=https://vpn.example.com").contains("NODE_API_KEY=" + apiKey.publicKey().toBase64()).contains("TRANSPORT=TCP")
+                .contains("HTTP_BIND=127.0.0.1");
         String compose = Files.readString(bundle.resolve("docker-compose.yaml"));
         assertThat(compose).contains("image: " + image).contains("env_file: [node.env]").contains("NET_ADMIN").doesNotContain("DSTACK_VPN_IMAGE");
         for (String f : List.of("node.env", "docker-compose.yaml", "README.txt")) {
