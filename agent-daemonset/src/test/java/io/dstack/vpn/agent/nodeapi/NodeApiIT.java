@@ -354,6 +354,7 @@ class NodeApiIT {
         assertThat(badMac.status()).isEqualTo(400);
         assertThat(badMac.body()).contains("X-Dvpn-Mac").doesNotContain("%%%");
         assertThat(raw("GET /../../etc/passwd HTTP/1.1\r\n\r\n").reason()).isEqualTo("NotFound");
+        assertThat(raw("GET /v1/\u001b[2Jx\u0007 HTTP/1.1\r\n\r\n").reason()).as("no control characters towards a log line (readLine refuses them)").isEqualTo("BadRequest");
         assertThat(raw("GET " + peerset + "&x=1 HTTP/1.1\r\n\r\n").reason()).isEqualTo("BadRequest");
         assertThat(raw("DELETE " + peerset + " HTTP/1.1\r\n\r\n").status()).isEqualTo(405);
         // Still serving.
