@@ -145,7 +145,7 @@ public final class Agent implements AutoCloseable {
         // The memory backend (scale tests) has no interface: no ip commands either.
         InterfaceSetup interfaceSetup = config.memoryBackend() ? null : new InterfaceSetup(config.iface(), config.commandPrefix());
         ProxyRouting proxyRouting = new ProxyRouting(config.nodeId(), config.nodeProxyInProcess()
-                ? InProcessNodeProxy.launcher(metrics::proxy) : NodeProxyProcess.launcher(config.commandPrefix()));
+                ? InProcessNodeProxy.launcher(metrics::proxy, config.endpoint() != null) : NodeProxyProcess.launcher(config.commandPrefix()));
         applier = new PeerSetApplier(config, device, interfaceSetup, proxyRouting, new EndpointResolver(EndpointResolver.SYSTEM),
                 status, metrics, applyThread, watcher::latest, key);
         http = AgentHttp.start(config.httpBind(), config.httpPort(), metrics, () -> watcher.latest() != null);

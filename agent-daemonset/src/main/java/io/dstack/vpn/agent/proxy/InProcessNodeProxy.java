@@ -26,6 +26,7 @@ import io.dstack.vpn.proxy.TcpOptions;
 public final class InProcessNodeProxy implements NodeTunnels {
     private static final Logger LOG = LoggerFactory.getLogger(InProcessNodeProxy.class);
 
+    /** Null when the node takes no connections (no endpoint). */
     private final Tcp2Udp server;
     private final NodeProxy tunnels;
     private final Consumer<ProxyMetrics> metricsSink;
@@ -47,12 +48,26 @@ public final class InProcessNodeProxy implements NodeTunnels {
      *                    own /metrics while it runs)
      */
     public static Launcher launcher(Consumer<ProxyMetrics> metricsSink) {
+        return launcher(metricsSink, true);
+    }
+
+    /**
+     * @param listen false for a node no one can dial: it has no endpoint in the peer set (a standalone node behind
+     *               NAT), so no peer would ever connect to its proxy port, and the port stays free on its host. Its
+     *               own tunnels to the others work as before.
+     */
+    public static Launcher launcher(Consumer<ProxyMetrics> metricsSink, boolean listen) {
         return (tcpPort, wireGuardPort) -> {
             ProxyMetrics metrics = new ProxyMetrics();
-            Tcp2Udp server = new Tcp2Udp(List.of(Addresses.parse("0.0.0.0:" + tcpPort)), new InetSocketAddress(InetAddress.getLoopbackAddress(), wireGuardPort),
-                    InetAddress.getLoopbackAddress(), TcpOptions.DEFAULTS, 0, memoryBudget(), metrics);
-            LOG.info("node proxy started in the agent: TCP :{} -> WireGuard 127.0.0.1:{} (at most {} connections)", tcpPort,
-                    wireGuardPort, server.connectionLimit());
+            Tcp2Udp server = null;
+            if (listen) {
+                server = new Tcp2Udp(List.of(Addresses.parse("0.0.0.0:" + tcpPort)), new InetSocketAddress(InetAddress.getLoopbackAddress(), wireGuardPort),
+                        InetAddress.getLoopbackAddress(), TcpOptions.DEFAULTS, 0, memoryBudget(), metrics);
+                LOG.info("node proxy started in the agent: TCP :{} -> WireGuard 127.0.0.1:{} (at most {} connections)", tcpPort,
+                        wireGuardPort, server.connectionLimit());
+            } else {
+                LOG.info("node proxy started in the agent without a listener (this node has no endpoint: no one dials it); tunnels only");
+            }
             metricsSink.accept(metrics);
             return new InProcessNodeProxy(server, new NodeProxy(InetAddress.getLoopbackAddress(), TcpOptions.DEFAULTS, metrics), metricsSink);
         };
@@ -86,7 +101,9 @@ public final class InProcessNodeProxy implements NodeTunnels {
     public void close() {
         closed = true;
         tunnels.close();
-        server.close();
+        if (server != null) {
+            server.close();
+        }
         metricsSink.accept(null);
     }
 }

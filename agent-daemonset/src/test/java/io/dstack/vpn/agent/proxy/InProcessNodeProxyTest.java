@@ -72,6 +72,27 @@ class InProcessNodeProxyTest {
     }
 
     @Test
+    void aNodeNoOneCanDialRunsItsTunnelsWithoutTakingTheProxyPort() throws Exception {
+        int othersProxy = listeningPort(); // the proxy of @BeforeEach stands in for another node's
+        int port = freePort();
+        NodeTunnels tunnelsOnly = InProcessNodeProxy.launcher(m -> { }, false).start(port, wireGuard.port());
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress(port)); // free: nothing listens there
+            int local = tunnelsOnly.open("peer-b", "127.0.0.1:" + othersProxy);
+            try (DatagramSocket app = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+                app.setSoTimeout(5_000);
+                byte[] sent = "through the other node's proxy".getBytes(StandardCharsets.UTF_8);
+                app.send(new DatagramPacket(sent, sent.length, LOOPBACK, local));
+                DatagramPacket back = new DatagramPacket(new byte[2048], 2048);
+                app.receive(back);
+                assertThat(new String(back.getData(), 0, back.getLength(), StandardCharsets.UTF_8)).isEqualTo("through the other node's proxy");
+            }
+        } finally {
+            tunnelsOnly.close();
+        }
+    }
+
+    @Test
     void aHostileTargetIsAClearErrorAndOpensNothing() throws Exception {
         assertThatThrownBy(() -> proxy.open("peer-x", "no-port-here")).isInstanceOf(IOException.class)
                 .hasMessageContaining("could not open a tunnel to no-port-here");
