@@ -130,8 +130,10 @@ public final class Agent implements AutoCloseable {
     public static Agent standalone(Map<String, String> env) {
         AgentConfig config = AgentConfig.fromEnv(env);
         AgentConfig.Standalone api = config.standalone();
-        return new Agent(config, key -> new NodeApiControlPlane(new NodeApiClient(api.url(), WireGuardKey.parse(api.serverKey()),
-                config.namespace(), config.network(), config.nodeId(), key), key.publicKey().toBase64()));
+        Agent[] agent = new Agent[1];
+        agent[0] = new Agent(config, key -> new NodeApiControlPlane(new NodeApiClient(api.url(), WireGuardKey.parse(api.serverKey()),
+                config.namespace(), config.network(), config.nodeId(), key), key.publicKey().toBase64(), () -> agent[0].readmitted()));
+        return agent[0];
     }
 
     public void start() throws IOException {
@@ -163,6 +165,15 @@ public final class Agent implements AutoCloseable {
         applyThread.scheduleWithFixedDelay(drift, config.statsSeconds(), config.statsSeconds(), TimeUnit.SECONDS);
         // A TCP node's tunnels tell when a peer's proxy restarted; renew that session without waiting minutes.
         applyThread.scheduleWithFixedDelay(applier::renewRedialedSessions, RENEW_CHECK_SECONDS, RENEW_CHECK_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** Back in the peer set after being out of it: renew the tunnel sessions, on the apply thread, after the set's apply. */
+    private void readmitted() {
+        applyThread.execute(() -> {
+            if (applier != null) {
+                applier.renewTunnelSessions();
+            }
+        });
     }
 
     /** The device this agent drives (benchmarks read the memory backend's removal times through it). */

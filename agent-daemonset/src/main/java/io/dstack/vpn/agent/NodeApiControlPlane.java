@@ -24,15 +24,19 @@ final class NodeApiControlPlane implements ControlPlane {
     /** A refused node waits for a grant: ask about as often as blocks come, so it joins within ~2 s of admission. */
     static final long REFUSED_RETRY_MILLIS = 2_000;
     static final long MAX_BACKOFF_MILLIS = 30_000;
+    private static final String NOT_A_MEMBER = "refused:NotAMember";
 
     private final NodeApiClient client;
     private final String publicKey;
+    /** Run when the API serves this node again after refusing it (a new grant): its peers dropped its sessions. */
+    private final Runnable readmitted;
     private Thread poller;
     private volatile boolean closed;
 
-    NodeApiControlPlane(NodeApiClient client, String publicKey) {
+    NodeApiControlPlane(NodeApiClient client, String publicKey, Runnable readmitted) {
         this.client = client;
         this.publicKey = publicKey;
+        this.readmitted = readmitted;
     }
 
     @Override
@@ -50,6 +54,7 @@ final class NodeApiControlPlane implements ControlPlane {
         long known = 0;
         String state = "";
         int failures = 0;
+        boolean served = false;
         while (!closed) {
             long wait = 0;
             try {
@@ -61,10 +66,14 @@ final class NodeApiControlPlane implements ControlPlane {
                     // An incomplete set (should not happen: the API sends every shard above `known`) is asked again whole.
                     known = watcher.latest() == null ? 0 : Math.max(known, update.get().generation());
                 }
+                if (served && state.equals(NOT_A_MEMBER) && update.isPresent() && watcher.latest() != null) {
+                    readmitted.run(); // after the watcher queued the new set's apply: the renewal runs after it
+                }
+                served = true;
                 state = logChange(state, "member", () -> LOG.info("the node API serves this node its peer set"));
                 failures = 0;
             } catch (NodeApiRefused e) {
-                state = logChange(state, "refused:" + e.reason(), () -> LOG.warn(
+                state = logChange(state, e.notAMember() ? NOT_A_MEMBER : "refused:" + e.reason(), () -> LOG.warn(
                         "the node API refuses this node ({}): {}; keeping the last peer set and asking again every {} s (public key {})",
                         e.reason(), e.getMessage(), REFUSED_RETRY_MILLIS / 1000, publicKey));
                 wait = REFUSED_RETRY_MILLIS;

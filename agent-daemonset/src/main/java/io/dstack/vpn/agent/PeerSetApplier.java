@@ -220,24 +220,40 @@ final class PeerSetApplier implements AutoCloseable {
      */
     void renewRedialedSessions() {
         try {
-            List<DesiredPeer> redialed = proxyRouting.redialed();
-            if (redialed.isEmpty() || known == null) {
-                return;
-            }
-            List<PeerDiff.Change> renew = new ArrayList<>();
-            for (DesiredPeer peer : redialed) {
-                renew.add(new PeerDiff.Remove(peer.publicKey()));
-                renew.add(new PeerDiff.Upsert(peer, false));
-            }
-            device.apply(renew);
-            known.applied(renew);
-            applied = null; // the next apply checks every peer again
-            metrics.sessionsRenewed(redialed.size());
-            LOG.info("renewed the WireGuard session with {}: the tunnel dialled again (that node restarted?)",
-                    redialed.stream().map(DesiredPeer::nodeId).toList());
+            renew(proxyRouting.redialed(), "the tunnel dialled again (that node restarted?)");
         } catch (IOException | RuntimeException e) {
             LOG.warn("could not renew the sessions of re-dialled tunnels: {}", e.getMessage());
         }
+    }
+
+    /**
+     * This node was out of the peer set (revoked, suspended) and is back. The others dropped its key meanwhile, and with
+     * it the session its WireGuard still holds; they cannot handshake first with a node that has no endpoint, and its
+     * keepalives do not make WireGuard handshake again. So renew every session that goes through a tunnel now,
+     * rather than after up to two minutes.
+     */
+    void renewTunnelSessions() {
+        try {
+            renew(proxyRouting.routedThroughTunnels(), "this node is in the peer set again");
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not renew the tunnel sessions: {}", e.getMessage());
+        }
+    }
+
+    private void renew(List<DesiredPeer> peers, String why) throws IOException {
+        if (peers.isEmpty() || known == null) {
+            return;
+        }
+        List<PeerDiff.Change> renew = new ArrayList<>();
+        for (DesiredPeer peer : peers) {
+            renew.add(new PeerDiff.Remove(peer.publicKey()));
+            renew.add(new PeerDiff.Upsert(peer, false));
+        }
+        device.apply(renew);
+        known.applied(renew);
+        applied = null; // the next apply checks every peer again
+        metrics.sessionsRenewed(peers.size());
+        LOG.info("renewed the WireGuard session with {}: {}", peers.stream().map(DesiredPeer::nodeId).toList(), why);
     }
 
     /** Closes the proxy's tunnels (the proxy would end with the agent anyway; this is quicker). */

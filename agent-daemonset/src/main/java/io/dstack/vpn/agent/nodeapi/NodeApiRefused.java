@@ -17,6 +17,11 @@ public final class NodeApiRefused extends IOException {
         this.reason = reason;
     }
 
+    /** Not in the peer set: not admitted yet, suspended or revoked; the node waits and asks again. */
+    public boolean notAMember() {
+        return Refusal.NOT_A_MEMBER.equals(reason);
+    }
+
     public String reason() {
         return reason;
     }

@@ -158,6 +158,11 @@ public final class ProxyRouting implements AutoCloseable {
         return out;
     }
 
+    /** Every peer routed through a tunnel, as last routed (what a renewal configures again). */
+    public List<DesiredPeer> routedThroughTunnels() {
+        return List.copyOf(routedThroughTunnels.values());
+    }
+
     public int tunnelCount() {
         return tunnels.size();
     }
